@@ -144,7 +144,8 @@ class Vehicle:
     left, and this vehicle must make it. ``committed`` lists orders this
     vehicle is on its way to pick up: it must carry them too. Due times
     of these bound orders are soft, since the parcel cannot be refused any
-    more: a plan may serve them late and reports by how much.
+    more: a plan may serve them late and reports by how much, and a route
+    that carries them may end after ``shift_end``.
     """
 
     id: str
@@ -238,7 +239,9 @@ class Options:
                 "options.work_limit", self.work_limit, "must be >= 0"
             )
         if self.seed < 0:
-            raise InvalidRequestError("options.seed", self.seed, "must be >= 0")
+            raise InvalidRequestError(
+                "options.seed", self.seed, "must be >= 0"
+            )
         try:
             object.__setattr__(self, "backend", Backend(self.backend))
         except ValueError:
@@ -308,7 +311,9 @@ class Request:
                     where = f"vehicles[{vehicle.id}].{role}"
                     if order_id not in orders:
                         raise InvalidRequestError(
-                            where, order_id, "must name an order of the request"
+                            where,
+                            order_id,
+                            "must name an order of the request",
                         )
                     if order_id in bound_to:
                         raise InvalidRequestError(

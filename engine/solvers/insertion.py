@@ -169,11 +169,14 @@ def _pair_insertions(
             start_d_far + c.service_d[:, None, None] + d_to_next[:, None, :]
             <= route.latest[None, None, 1:]
         )
-        & (_peak_load(route, gaps)[None] + quantity[:, :, None] <= route.capacity)
+        & (
+            _peak_load(route, gaps)[None] + quantity[:, :, None]
+            <= route.capacity
+        )
     )
-    far_cost = (to_p + p_to_next - base)[:, :, None] + (to_d + d_to_next - base)[
-        :, None, :
-    ]
+    far_cost = (to_p + p_to_next - base)[:, :, None] + (
+        to_d + d_to_next - base
+    )[:, None, :]
 
     cost = np.where(far_ok, far_cost, np.inf)
     diagonal = np.arange(gaps)
@@ -261,9 +264,25 @@ class InsertionSolver:
         self._insert_free(problem, routes)
         return routes
 
-    def _insert_bound(
+    def repair(
         self, problem: Problem, routes: list[list[int]]
-    ) -> None:
+    ) -> list[list[int]]:
+        """Make another backend's routes feasible, then fill them.
+
+        Backends that search through infeasible space (PyVRP penalises
+        lateness rather than forbidding it) may return a best solution
+        that is late or overloaded somewhere. Each free order at a broken
+        stop is taken out until every route holds; then the orders left
+        out are inserted wherever they now fit.
+        """
+        repaired = [list(nodes) for nodes in routes]
+        for v, nodes in enumerate(repaired):
+            while (order := problem.first_violation(v, nodes)) is not None:
+                nodes[:] = [n for n in nodes if n // 2 != order]
+        self._insert_free(problem, repaired)
+        return repaired
+
+    def _insert_bound(self, problem: Problem, routes: list[list[int]]) -> None:
         owner = problem.owner
         for v in range(problem.vehicle_count):
             bound = np.flatnonzero(owner == v)
@@ -281,11 +300,17 @@ class InsertionSolver:
                     _, at = _single_insertion(problem, state, 2 * int(o) + 1)
                     routes[v].insert(at, 2 * int(o) + 1)
 
-    def _insert_free(
-        self, problem: Problem, routes: list[list[int]]
-    ) -> None:
+    def _insert_free(self, problem: Problem, routes: list[list[int]]) -> None:
         weights = problem.request.options.weights
-        free = np.flatnonzero(problem.owner < 0)
+        routed = {node // 2 for nodes in routes for node in nodes}
+        free = np.array(
+            [
+                o
+                for o in np.flatnonzero(problem.owner < 0)
+                if int(o) not in routed
+            ],
+            dtype=np.int64,
+        )
         if not len(free) or not problem.vehicle_count:
             return
         candidates = _Candidates(problem, free)
@@ -318,9 +343,10 @@ class InsertionSolver:
                 regret = np.where(np.isfinite(best), second - best, -np.inf)
             chosen = int(np.lexsort((best, -regret))[0])
             v = int(cost[chosen].argmin())
+            added = float(cost[chosen, v])
             open_[chosen] = False
             cost[chosen] = np.inf
-            if best[chosen] >= weights.unassigned:
+            if added >= weights.unassigned:
                 continue
 
             i, j = where[chosen, v]

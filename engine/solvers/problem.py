@@ -192,6 +192,43 @@ class Problem:
         )
         return Plan(tuple(planned), unassigned, cost, stats)
 
+    def first_violation(self, v: int, nodes: Sequence[int]) -> int | None:
+        """The first free order whose stop on this route breaks its time
+        window, the capacity or the shift end, or ``None``.
+
+        Bound orders are never named: their due times are soft here.
+        """
+        time = float(self.shift_start[v])
+        where = int(self.start[v])
+        load = int(self.initial_load[v])
+        last_free = None
+        for node in nodes:
+            here = int(self.node_location[node])
+            start = max(time + self.travel[where, here], self.early[node])
+            load += int(self.demand[node])
+            free = self.owner[node // 2] < 0
+            if free:
+                last_free = node // 2
+            if free and (start > self.late[node] or load > self.capacity[v]):
+                return node // 2
+            time = start + float(self.service[node])
+            where = here
+        if time + self.travel[where, self.end[v]] > self.shift_end[v]:
+            return last_free
+        return None
+
+    def node_routes(self, plan: Plan) -> list[list[int]]:
+        """Node sequences per vehicle of ``plan``, for a warm start."""
+        vehicles = {v.id: k for k, v in enumerate(self.request.vehicles)}
+        orders = self.request.order_index
+        routes: list[list[int]] = [[] for _ in range(self.vehicle_count)]
+        for route in plan.routes:
+            routes[vehicles[route.vehicle_id]] = [
+                2 * orders[stop.order_id] + (stop.kind is StopKind.DELIVERY)
+                for stop in route.stops
+            ]
+        return routes
+
     def _schedule(self, v: int, nodes: Sequence[int]) -> Route:
         request = self.request
         orders = request.orders

@@ -54,7 +54,9 @@ class Euclidean:
     ) -> npt.NDArray[np.float64]:
         ox, oy = _coordinates(origins)
         dx, dy = _coordinates(destinations)
-        distance = np.hypot(ox[:, None] - dx[None, :], oy[:, None] - dy[None, :])
+        distance = np.hypot(
+            ox[:, None] - dx[None, :], oy[:, None] - dy[None, :]
+        )
         return distance / self.speed
 
 
@@ -81,7 +83,12 @@ class Haversine:
         dlon = lon2[None, :] - lon1[:, None]
         h = (
             np.sin(dlat / 2) ** 2
-            + np.cos(lat1)[:, None] * np.cos(lat2)[None, :] * np.sin(dlon / 2) ** 2
+            + np.cos(lat1)[:, None]
+            * np.cos(lat2)[None, :]
+            * np.sin(dlon / 2) ** 2
         )
-        distance = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
-        return distance / self.speed
+        angle = np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+        seconds: npt.NDArray[np.float64] = (
+            2 * EARTH_RADIUS_M * angle / self.speed
+        )
+        return seconds

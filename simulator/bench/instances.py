@@ -91,8 +91,10 @@ def read_lilim(path: Path, options: Options | None = None) -> Instance:
                 delivery_service=drop[6],
             )
         )
-    return Instance(path.stem, _request(rows[0], fleet, capacity, locations,
-                                        orders, options))
+    return Instance(
+        path.stem,
+        _request(rows[0], fleet, capacity, locations, orders, options),
+    )
 
 
 def read_solomon(path: Path, options: Options | None = None) -> Instance:
@@ -128,8 +130,10 @@ def read_solomon(path: Path, options: Options | None = None) -> Instance:
         )
         for row in rows[1:]
     ]
-    return Instance(path.stem, _request(rows[0], fleet, capacity, locations,
-                                        orders, options))
+    return Instance(
+        path.stem,
+        _request(rows[0], fleet, capacity, locations, orders, options),
+    )
 
 
 def _request(

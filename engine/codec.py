@@ -1,0 +1,176 @@
+"""Requests from plain data, as JSON or YAML gives them.
+
+The layout mirrors the model::
+
+    {
+      "locations": [{"id": "depot", "x": 11.58, "y": 48.14}, ...],
+      "orders": [{"id": "o1", "pickup": "depot", "delivery": "c1",
+                  "quantity": 1, "ready_time": 0, "due_time": 3600}],
+      "vehicles": [{"id": "v1", "start": "depot", "capacity": 4}],
+      "travel": {"model": "haversine", "speed": 8.0},
+      "options": {"time_limit": 1.0, "backend": "auto", "seed": 0,
+                  "weights": {"travel_time": 1, "vehicle": 0}}
+    }
+
+``travel`` is ``{"model": "euclidean" | "haversine", "speed": ...}`` or
+``{"model": "matrix", "seconds": [[...], ...]}`` over ``locations`` in
+order. A field of the wrong type or an unknown field raises
+:class:`~engine.errors.InvalidRequestError` with its path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from engine.errors import InvalidRequestError
+from engine.model import Location, Options, Order, Request, Vehicle, Weights
+from engine.travel import Euclidean, Haversine
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+    from engine.travel import TravelTimes
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixTravelTimes:
+    """Travel times given outright, over a fixed list of location ids."""
+
+    ids: tuple[str, ...]
+    seconds: npt.NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        size = len(self.ids)
+        if self.seconds.shape != (size, size):
+            raise InvalidRequestError(
+                "travel.seconds",
+                self.seconds.shape,
+                f"must be a {size} x {size} matrix over the locations",
+            )
+        bad = ~np.isfinite(self.seconds) | (self.seconds < 0)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise InvalidRequestError(
+                f"travel.seconds[{i}][{j}]",
+                float(self.seconds[i, j]),
+                "must be a finite number >= 0",
+            )
+
+    def matrix(
+        self,
+        origins: Sequence[Location],
+        destinations: Sequence[Location],
+    ) -> npt.NDArray[np.float64]:
+        """The given seconds between the named locations."""
+        index = {location_id: k for k, location_id in enumerate(self.ids)}
+        rows = [index[location.id] for location in origins]
+        columns = [index[location.id] for location in destinations]
+        return self.seconds[np.ix_(rows, columns)].copy()
+
+
+def _build(cls: type[T], path: str, data: Any) -> T:
+    """Build dataclass ``cls`` from a mapping, naming bad fields."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError(path, data, "must be a mapping")
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise InvalidRequestError(
+            f"{path}.{unknown[0]}",
+            data[unknown[0]],
+            f"is not a field; allowed: {', '.join(sorted(names))}",
+        )
+    try:
+        return cls(**data)
+    except TypeError as error:
+        raise InvalidRequestError(path, data, str(error)) from None
+
+
+def _items(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise InvalidRequestError(key, value, "must be a list")
+    return value
+
+
+UNBOUNDED_TIMES = frozenset({"due_time", "pickup_due", "shift_end"})
+"""Fields where JSON's ``null`` stands for no bound (infinity)."""
+
+
+def _times(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    return {
+        key: math.inf if value is None and key in UNBOUNDED_TIMES else value
+        for key, value in data.items()
+    }
+
+
+def travel_from_dict(data: Any, locations: Sequence[Location]) -> TravelTimes:
+    """The travel-time model a request's ``travel`` field names."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError("travel", data, "must be a mapping")
+    model = data.get("model")
+    rest = {key: value for key, value in data.items() if key != "model"}
+    if model == "euclidean":
+        return _build(Euclidean, "travel", rest)
+    if model == "haversine":
+        return _build(Haversine, "travel", rest)
+    if model == "matrix":
+        seconds = np.asarray(rest.get("seconds"), dtype=float)
+        return MatrixTravelTimes(
+            tuple(location.id for location in locations), seconds
+        )
+    raise InvalidRequestError(
+        "travel.model", model, "must be euclidean, haversine or matrix"
+    )
+
+
+def request_from_dict(data: Any) -> Request:
+    """Build and validate a :class:`~engine.model.Request`."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError("request", data, "must be a mapping")
+    allowed = {"locations", "orders", "vehicles", "travel", "options"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidRequestError(
+            unknown[0], data[unknown[0]], f"allowed: {', '.join(allowed)}"
+        )
+    locations = [
+        _build(Location, f"locations[{k}]", item)
+        for k, item in enumerate(_items(data, "locations"))
+    ]
+    orders = [
+        _build(Order, f"orders[{k}]", _times(item))
+        for k, item in enumerate(_items(data, "orders"))
+    ]
+    vehicles = []
+    for k, item in enumerate(_items(data, "vehicles")):
+        fields = _times(item)
+        for bound in ("onboard", "committed"):
+            if isinstance(fields, dict) and bound in fields:
+                fields[bound] = tuple(fields[bound])
+        vehicles.append(_build(Vehicle, f"vehicles[{k}]", fields))
+    options = dict(data.get("options") or {})
+    if "weights" in options:
+        options["weights"] = _build(
+            Weights, "options.weights", options["weights"]
+        )
+    return Request(
+        locations=tuple(locations),
+        orders=tuple(orders),
+        vehicles=tuple(vehicles),
+        travel=travel_from_dict(
+            data.get("travel", {"model": "haversine"}), locations
+        ),
+        options=_build(Options, "options", options),
+    )
