@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    import pluggy
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 """Public benchmark and network data, read in place beside the repository."""
@@ -16,3 +23,23 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+REQUIRE_SERVICES = os.environ.get("BARQ_REQUIRE_SERVICES") == "1"
+"""Set by CI: a test that skips for a missing service or data fails."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
+    """Under ``BARQ_REQUIRE_SERVICES=1`` turn every skip into a failure,
+    so that CI cannot pass with a service or data folder missing."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped:
+        report.outcome = "failed"
+        reason = report.longrepr
+        report.longrepr = (
+            f"skipped, but BARQ_REQUIRE_SERVICES=1 requires it: {reason}"
+        )

@@ -279,31 +279,34 @@ class Problem:
 
     def unassigned_reason(self, order: int) -> UnassignedReason:
         """Why ``order`` may be off a plan, judged from the order alone."""
-        quantity = int(self.demand[2 * order])
-        able = self.capacity >= quantity
-        if not able.any():
+        if not (self.capacity >= self.demand[2 * order]).any():
             return UnassignedReason.CAPACITY
-        for v in np.flatnonzero(able):
-            if self.serves_alone(int(v), order):
-                return UnassignedReason.FLEET_BUSY
+        if self.servable(np.array([order]))[0]:
+            return UnassignedReason.FLEET_BUSY
         return UnassignedReason.TIME_WINDOW
 
-    def serves_alone(self, v: int, order: int) -> bool:
-        """Whether an empty vehicle ``v`` can serve ``order`` in time."""
-        p, d = 2 * order, 2 * order + 1
-        at_p = self.node_location[p]
-        at_d = self.node_location[d]
-        start_p = max(
-            self.shift_start[v] + self.travel[self.start[v], at_p],
+    def servable(self, orders: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether some idle vehicle could serve each order on its own:
+        capacity, both time windows and the shift end."""
+        p, d = 2 * orders, 2 * orders + 1
+        at_p = self.node_location[p][None, :]
+        at_d = self.node_location[d][None, :]
+        start = self.start[:, None]
+        start_p = np.maximum(
+            self.shift_start[:, None] + self.travel[start, at_p],
             self.early[p],
         )
-        if start_p > self.late[p]:
-            return False
-        start_d = max(
+        start_d = np.maximum(
             start_p + self.service[p] + self.travel[at_p, at_d],
             self.early[d],
         )
-        if start_d > self.late[d]:
-            return False
-        finish = start_d + self.service[d] + self.travel[at_d, self.end[v]]
-        return bool(finish <= self.shift_end[v])
+        finish = (
+            start_d + self.service[d] + self.travel[at_d, self.end[:, None]]
+        )
+        able = (
+            (self.capacity[:, None] >= self.demand[p])
+            & (start_p <= self.late[p])
+            & (start_d <= self.late[d])
+            & (finish <= self.shift_end[:, None])
+        )
+        return np.asarray(able.any(axis=0))

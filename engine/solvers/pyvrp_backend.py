@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +22,8 @@ from engine.model import SolveStats
 from engine.solvers.insertion import InsertionSolver
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from engine.model import Plan, Request
     from engine.solvers.problem import Problem
 
@@ -99,7 +102,7 @@ class PyVRPSolver:
         """Plan ``request``; stops at its work or time limit."""
         began = time.perf_counter()
         options = request.options
-        data, vehicles_of_type = self._data(problem)
+        model = _Model.of(problem)
 
         if options.work_limit is not None:
             stop: MaxIterations | MaxRuntime = MaxIterations(
@@ -109,10 +112,10 @@ class PyVRPSolver:
             deadline = self.deadline or began + options.time_limit
             stop = MaxRuntime(max(deadline - time.perf_counter(), 0.0))
         first = None
-        if self.first is not None:
-            first = self._solution(data, vehicles_of_type, self.first)
+        if self.first is not None and model.orders.size:
+            first = model.solution(self.first)
         result = pyvrp.solve(
-            data,
+            model.data,
             stop,
             seed=options.seed,
             collect_stats=False,
@@ -121,15 +124,7 @@ class PyVRPSolver:
             initial_solution=first,
         )
 
-        routes: list[list[int]] = [[] for _ in range(problem.vehicle_count)]
-        taken = {t: list(vs) for t, vs in enumerate(vehicles_of_type)}
-        for route in result.best.routes():
-            v = taken[route.vehicle_type()].pop(0)
-            for activity in route.schedule():
-                if activity.type == pyvrp.ActivityType.PICKUP:
-                    routes[v].append(2 * activity.idx)
-                elif activity.type == pyvrp.ActivityType.DELIVERY:
-                    routes[v].append(2 * activity.idx + 1)
+        routes = model.routes(result.best)
         if not result.best.is_feasible():
             routes = InsertionSolver().repair(problem, routes)
         stats = SolveStats(
@@ -140,13 +135,31 @@ class PyVRPSolver:
         )
         return problem.build_plan(routes, stats)
 
-    def _data(
-        self, problem: Problem
-    ) -> tuple[pyvrp.ProblemData, list[list[int]]]:
-        """The problem in PyVRP's terms, and the vehicles of each type."""
+
+@dataclass(frozen=True, eq=False)
+class _Model:
+    """The problem in PyVRP's terms.
+
+    Shipment ``k`` is order ``orders[k]``; orders that no vehicle could
+    serve even alone are left out, and every other order is required, so
+    that the search minimises travel over a complete plan. Where the fleet
+    is too small for that, PyVRP's best solution is late somewhere and
+    :meth:`InsertionSolver.repair` drops orders until it holds.
+    """
+
+    problem: Problem
+    data: pyvrp.ProblemData
+    vehicles_of_type: list[list[int]]
+    orders: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, problem: Problem) -> _Model:
+        """Translate ``problem``."""
         weights = problem.request.options.weights
         per_second = max(weights.travel_time, 1e-9)
         sink = problem.sink
+        everyone = np.arange(problem.order_count, dtype=np.int64)
+        orders = everyone[problem.servable(everyone)]
 
         matrix = np.ceil(problem.travel * SCALE - 1e-9)
         matrix[sink, :] = UNREACHABLE
@@ -187,7 +200,6 @@ class PyVRPSolver:
             )
         ]
 
-        prize = round(weights.unassigned / per_second * SCALE)
         shipments = [
             pyvrp.Shipment(
                 pickup_location=int(problem.node_location[2 * o]),
@@ -199,10 +211,8 @@ class PyVRPSolver:
                 delivery_tw_late=_down(problem.late[2 * o + 1]),
                 delivery_service_duration=_up(problem.service[2 * o + 1]),
                 amount=[int(problem.demand[2 * o])],
-                prize=prize,
-                required=False,
             )
-            for o in range(problem.order_count)
+            for o in orders.tolist()
         ]
         matrices: list[Any] = [matrix]
         data = pyvrp.ProblemData(
@@ -214,27 +224,44 @@ class PyVRPSolver:
             duration_matrices=matrices,
             shipments=shipments,
         )
-        return data, list(kinds.values())
+        return cls(problem, data, list(kinds.values()), orders)
 
-    @staticmethod
-    def _solution(
-        data: pyvrp.ProblemData,
-        vehicles_of_type: list[list[int]],
-        routes: list[list[int]],
-    ) -> pyvrp.Solution:
+    def solution(self, routes: list[list[int]]) -> pyvrp.Solution:
+        """PyVRP's solution for node sequences per vehicle."""
         type_of = {
-            v: t for t, members in enumerate(vehicles_of_type) for v in members
+            v: t
+            for t, members in enumerate(self.vehicles_of_type)
+            for v in members
         }
+        shipment = {int(o): k for k, o in enumerate(self.orders)}
         kinds = (pyvrp.ActivityType.PICKUP, pyvrp.ActivityType.DELIVERY)
         return pyvrp.Solution(
-            data,
+            self.data,
             [
                 pyvrp.Route(
-                    data,
-                    [pyvrp.Activity(kinds[n % 2], n // 2) for n in nodes],
+                    self.data,
+                    [
+                        pyvrp.Activity(kinds[n % 2], shipment[n // 2])
+                        for n in nodes
+                    ],
                     type_of[v],
                 )
                 for v, nodes in enumerate(routes)
                 if nodes
             ],
         )
+
+    def routes(self, solution: pyvrp.Solution) -> list[list[int]]:
+        """Node sequences per vehicle of a PyVRP solution."""
+        routes: list[list[int]] = [
+            [] for _ in range(self.problem.vehicle_count)
+        ]
+        taken = [list(members) for members in self.vehicles_of_type]
+        for route in solution.routes():
+            v = taken[route.vehicle_type()].pop(0)
+            for activity in route.schedule():
+                if activity.type == pyvrp.ActivityType.PICKUP:
+                    routes[v].append(2 * int(self.orders[activity.idx]))
+                elif activity.type == pyvrp.ActivityType.DELIVERY:
+                    routes[v].append(2 * int(self.orders[activity.idx]) + 1)
+        return routes
