@@ -106,6 +106,12 @@ UNBOUNDED_TIMES = frozenset({"due_time", "pickup_due", "shift_end"})
 """Fields where JSON's ``null`` stands for no bound (infinity)."""
 
 
+def _id_list(path: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise InvalidRequestError(path, value, "must be a list of order ids")
+    return tuple(value)
+
+
 def _times(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
@@ -126,7 +132,21 @@ def travel_from_dict(data: Any, locations: Sequence[Location]) -> TravelTimes:
     if model == "haversine":
         return _build(Haversine, "travel", rest)
     if model == "matrix":
-        seconds = np.asarray(rest.get("seconds"), dtype=float)
+        unknown = sorted(set(rest) - {"seconds"})
+        if unknown:
+            raise InvalidRequestError(
+                f"travel.{unknown[0]}",
+                rest[unknown[0]],
+                "is not a field; allowed: seconds",
+            )
+        try:
+            seconds = np.asarray(rest.get("seconds"), dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidRequestError(
+                "travel.seconds",
+                rest.get("seconds"),
+                "must be a square list of lists of numbers",
+            ) from None
         return MatrixTravelTimes(
             tuple(location.id for location in locations), seconds
         )
@@ -158,9 +178,14 @@ def request_from_dict(data: Any) -> Request:
         fields = _times(item)
         for bound in ("onboard", "committed"):
             if isinstance(fields, dict) and bound in fields:
-                fields[bound] = tuple(fields[bound])
+                fields[bound] = _id_list(
+                    f"vehicles[{k}].{bound}", fields[bound]
+                )
         vehicles.append(_build(Vehicle, f"vehicles[{k}]", fields))
-    options = dict(data.get("options") or {})
+    options = data.get("options") or {}
+    if not isinstance(options, dict):
+        raise InvalidRequestError("options", options, "must be a mapping")
+    options = dict(options)
     if "weights" in options:
         options["weights"] = _build(
             Weights, "options.weights", options["weights"]

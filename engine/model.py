@@ -26,12 +26,19 @@ if TYPE_CHECKING:
     from engine.travel import TravelTimes
 
 
+def _number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequestError(name, value, "must be a number")
+
+
 def _finite(name: str, value: float) -> None:
+    _number(name, value)
     if not math.isfinite(value):
         raise InvalidRequestError(name, value, "must be a finite number")
 
 
 def _not_nan(name: str, value: float) -> None:
+    _number(name, value)
     if math.isnan(value):
         raise InvalidRequestError(name, value, "must be a number, not NaN")
 
@@ -45,6 +52,11 @@ def _non_negative(name: str, value: float) -> None:
 def _identifier(name: str, value: str) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidRequestError(name, value, "must be a non-empty string")
+
+
+def _integer(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(name, value, "must be an integer")
 
 
 def _unique(name: str, ids: Iterable[str]) -> None:
@@ -96,12 +108,7 @@ class Order:
         _identifier("order.id", self.id)
         _identifier(f"{where}.pickup", self.pickup)
         _identifier(f"{where}.delivery", self.delivery)
-        if isinstance(self.quantity, bool) or not isinstance(
-            self.quantity, int
-        ):
-            raise InvalidRequestError(
-                f"{where}.quantity", self.quantity, "must be an integer"
-            )
+        _integer(f"{where}.quantity", self.quantity)
         if self.quantity <= 0:
             raise InvalidRequestError(
                 f"{where}.quantity", self.quantity, "must be > 0"
@@ -163,12 +170,7 @@ class Vehicle:
         _identifier(f"{where}.start", self.start)
         if self.end is not None:
             _identifier(f"{where}.end", self.end)
-        if isinstance(self.capacity, bool) or not isinstance(
-            self.capacity, int
-        ):
-            raise InvalidRequestError(
-                f"{where}.capacity", self.capacity, "must be an integer"
-            )
+        _integer(f"{where}.capacity", self.capacity)
         if self.capacity < 0:
             raise InvalidRequestError(
                 f"{where}.capacity", self.capacity, "must be >= 0"
@@ -234,6 +236,9 @@ class Options:
             raise InvalidRequestError(
                 "options.time_limit", self.time_limit, "must be > 0 seconds"
             )
+        if self.work_limit is not None:
+            _integer("options.work_limit", self.work_limit)
+        _integer("options.seed", self.seed)
         if self.work_limit is not None and self.work_limit < 0:
             raise InvalidRequestError(
                 "options.work_limit", self.work_limit, "must be >= 0"

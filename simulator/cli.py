@@ -21,6 +21,7 @@ from engine.solvers import solve
 from simulator.bench.solver import (
     HEADER,
     format_summary,
+    instance_paths,
     run_benchmark,
     write_json,
 )
@@ -34,8 +35,11 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
-DEFAULT_DATA = Path("../shared/data/benchmarks")
-"""Where the benchmark instances live, relative to the project root."""
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
+)
+"""The benchmark instances: ``../shared/data/benchmarks`` beside the
+repository."""
 
 log = logging.getLogger("simulator")
 
@@ -129,10 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_request(path: Path) -> Request:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise InvalidRequestError(
             str(path), error.strerror, "must be a readable JSON file"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise InvalidRequestError(
+            str(path), error.reason, "must be UTF-8 JSON"
         ) from None
     try:
         data = json.loads(text)
@@ -141,6 +149,13 @@ def _load_request(path: Path) -> Request:
             f"{path}:{error.lineno}", error.msg, "must be valid JSON"
         ) from None
     return request_from_dict(data)
+
+
+def _writable(option: str, path: Path) -> None:
+    if not path.parent.is_dir():
+        raise InvalidRequestError(
+            option, str(path), "must be a file in an existing folder"
+        )
 
 
 def _solve(args: argparse.Namespace) -> int:
@@ -163,6 +178,7 @@ def _solve(args: argparse.Namespace) -> int:
     plan = solve(dataclasses.replace(request, options=options))
     print(_plan_summary(source, plan))
     if args.out is not None:
+        _writable("--out", args.out)
         args.out.write_text(json.dumps(plan.to_dict(), indent=1) + "\n")
         print(f"plan written to {args.out}")
     return EXIT_OK
@@ -191,6 +207,9 @@ def _plan_summary(source: str, plan: Plan) -> str:
 
 def _bench_solver(args: argparse.Namespace) -> int:
     names = args.instances.split(",") if args.instances else None
+    instance_paths(args.data, args.set, names)
+    if args.json is not None:
+        _writable("--json", args.json)
     print(HEADER, flush=True)
     result = run_benchmark(
         args.data,

@@ -1,9 +1,9 @@
 """Solver backends, and the one entry point that picks and checks them.
 
-:func:`solve` compiles a request, runs the insertion heuristic for a first
-solution, hands it to the chosen backend, and checks the plan it returns.
-A plan that fails the check, or a backend that fails, is logged as the bug
-it is, and the heuristic's plan is returned instead, marked as a fallback.
+:func:`solve` compiles a request, hands it to the chosen backend, and
+checks the plan it returns. A plan that fails the check, or a backend
+that fails, is logged as the bug it is, and the insertion heuristic's plan
+is returned instead, marked as a fallback.
 """
 
 from __future__ import annotations
@@ -80,39 +80,53 @@ def solve(request: Request, config: SolverConfig | None = None) -> Plan:
     began = time.perf_counter()
     problem = Problem.from_request(request)
     backend = choose_backend(problem, config or SolverConfig())
-
-    first = InsertionSolver().solve(request, problem)
-    check_plan(request, first)
-    if backend is Backend.HEURISTIC or not request.orders:
-        return first
-
-    routes = problem.node_routes(first)
-    solver: Solver
     deadline = began + request.options.time_limit
-    if backend is Backend.PYVRP:
-        solver = PyVRPSolver(first=routes, deadline=deadline)
+
+    solver: Solver
+    if backend is Backend.HEURISTIC or not request.orders:
+        solver = InsertionSolver()
+    elif backend is Backend.PYVRP:
+        # PyVRP builds a start of its own: measured on Li & Lim, a warm
+        # start from the heuristic gains nothing at 1 s and costs half
+        # the budget at 0.1 s (docs/benchmarks.md).
+        solver = PyVRPSolver(deadline=deadline)
     else:
-        solver = ORToolsSolver(first=routes, deadline=deadline)
+        first = InsertionSolver().routes(problem)
+        solver = ORToolsSolver(first=first, deadline=deadline)
+
     try:
         plan = solver.solve(request, problem)
         check_plan(request, plan)
-    except InfeasiblePlanError as error:
-        log.error("falling back to the heuristic: %s", error)
-        return _fallback(first, str(error), began)
     except Exception as error:
-        log.exception("backend %s failed; falling back", backend.value)
-        return _fallback(first, f"{backend.value} failed: {error}", began)
-    return replace(
-        plan,
-        stats=replace(plan.stats, wall_s=time.perf_counter() - began),
-    )
+        if isinstance(solver, InsertionSolver):
+            raise
+        if isinstance(error, InfeasiblePlanError):
+            log.error("falling back to the heuristic: %s", error)
+            reason = str(error)
+        else:
+            log.exception("backend %s failed; falling back", backend.value)
+            reason = f"{backend.value} failed: {error}"
+        return _fallback(request, problem, reason, began)
+    return _timed(plan, began)
 
 
-def _fallback(first: Plan, reason: str, began: float) -> Plan:
+def _timed(
+    plan: Plan, began: float, fallback_reason: str | None = None
+) -> Plan:
+    """``plan`` with the whole call's wall time in its statistics, and
+    marked as a fallback if there is a reason."""
     stats = replace(
-        first.stats,
-        fallback=True,
-        fallback_reason=reason,
+        plan.stats,
         wall_s=time.perf_counter() - began,
+        fallback=fallback_reason is not None,
+        fallback_reason=fallback_reason,
     )
-    return replace(first, stats=stats)
+    return replace(plan, stats=stats)
+
+
+def _fallback(
+    request: Request, problem: Problem, reason: str, began: float
+) -> Plan:
+    plan = InsertionSolver().solve(request, problem)
+    check_plan(request, plan)
+    return _timed(plan, began, fallback_reason=reason)

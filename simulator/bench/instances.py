@@ -62,21 +62,30 @@ def read_lilim(path: Path, options: Options | None = None) -> Instance:
     if not lines:
         raise InvalidRequestError(str(path), "", "file is empty")
     fleet, capacity, _ = _numbers(path, 1, lines[0], 3)
-    rows = [
-        _numbers(path, n, line, 9)
+    numbered = [
+        (n, _numbers(path, n, line, 9))
         for n, line in enumerate(lines[1:], start=2)
         if line.strip()
     ]
+    if not numbered:
+        raise InvalidRequestError(str(path), "", "needs a depot row")
+    rows = [row for _, row in numbered]
     locations = tuple(
         Location(str(int(row[0])), row[1], row[2]) for row in rows
     )
     by_index = {int(row[0]): row for row in rows}
     orders = []
-    for row in rows:
+    for line_no, row in numbered:
         node, demand, delivery = int(row[0]), row[3], int(row[8])
         if node == 0 or demand <= 0:
             continue
-        drop = by_index[delivery]
+        drop = by_index.get(delivery)
+        if drop is None:
+            raise InvalidRequestError(
+                f"{path}:{line_no}",
+                delivery,
+                "delivery_index must name a node of the file",
+            )
         orders.append(
             Order(
                 id=str(node),
@@ -100,21 +109,31 @@ def read_lilim(path: Path, options: Options | None = None) -> Instance:
 def read_solomon(path: Path, options: Options | None = None) -> Instance:
     """Read a Solomon instance; each customer is an order whose pickup is
     at the depot, so that one engine serves both sets."""
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    try:
-        header = lines.index(
-            next(line for line in lines if line.split()[:1] == ["NUMBER"])
-        )
-    except StopIteration:
+    numbered = [
+        (n, line)
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if line.strip()
+    ]
+    header = next(
+        (
+            k
+            for k, (_, line) in enumerate(numbered)
+            if line.split()[0] == "NUMBER"
+        ),
+        None,
+    )
+    if header is None or header + 1 >= len(numbered):
         raise InvalidRequestError(
             str(path), "", "needs a VEHICLE section with NUMBER CAPACITY"
-        ) from None
-    fleet, capacity = _numbers(path, header + 2, lines[header + 1], 2)
+        )
+    fleet, capacity = _numbers(path, *numbered[header + 1], 2)
     rows = [
         _numbers(path, n, line, 7)
-        for n, line in enumerate(lines[header + 2 :], start=header + 3)
+        for n, line in numbered[header + 2 :]
         if line.split()[0].isdigit()
     ]
+    if not rows:
+        raise InvalidRequestError(str(path), "", "needs a depot row")
     locations = tuple(
         Location(str(int(row[0])), row[1], row[2]) for row in rows
     )
