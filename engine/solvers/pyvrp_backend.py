@@ -53,8 +53,11 @@ def _down(value: float) -> int:
     return math.floor(value * SCALE + 1e-9)
 
 
-def search_parameters() -> pyvrp.SolveParams:
+def search_parameters(shipments_only: bool) -> pyvrp.SolveParams:
     """PyVRP's search, tuned for pickup and delivery.
+
+    Models with depot deliveries get PyVRP's defaults, which are tuned for
+    them; models of shipments alone get the tuning below.
 
     Measured on the 56 Li & Lim instances at 1 s each (see
     docs/benchmarks.md): the shipment moves alone, granular neighbourhoods
@@ -62,6 +65,8 @@ def search_parameters() -> pyvrp.SolveParams:
     late-acceptance history of 50 instead of 300 bring the mean gap from
     +1.5% to about +0.7%, mostly by doing twice the iterations.
     """
+    if not shipments_only:
+        return pyvrp.SolveParams()
     return pyvrp.SolveParams(
         ils=pyvrp.IteratedLocalSearchParams(history_length=50),
         neighbourhood=search.NeighbourhoodParams(num_neighbours=25),
@@ -77,12 +82,10 @@ def search_parameters() -> pyvrp.SolveParams:
 
 
 class PyVRPSolver:
-    """PyVRP's iterated local search, warm-started from insertion.
+    """PyVRP's iterated local search.
 
     Parameters
     ----------
-    first
-        Node sequences per vehicle to start from, if any.
     deadline
         ``time.perf_counter()`` value by which to return in service mode;
         by default ``time_limit`` seconds after :meth:`solve` is called.
@@ -90,12 +93,7 @@ class PyVRPSolver:
 
     name = "pyvrp"
 
-    def __init__(
-        self,
-        first: list[list[int]] | None = None,
-        deadline: float | None = None,
-    ) -> None:
-        self.first = first
+    def __init__(self, deadline: float | None = None) -> None:
         self.deadline = deadline
 
     def solve(self, request: Request, problem: Problem) -> Plan:
@@ -111,17 +109,13 @@ class PyVRPSolver:
         else:
             deadline = self.deadline or began + options.time_limit
             stop = MaxRuntime(max(deadline - time.perf_counter(), 0.0))
-        first = None
-        if self.first is not None and model.orders.size:
-            first = model.solution(self.first)
         result = pyvrp.solve(
             model.data,
             stop,
             seed=options.seed,
             collect_stats=False,
             display=False,
-            params=search_parameters(),
-            initial_solution=first,
+            params=search_parameters(shipments_only=not model.clients.size),
         )
 
         routes = model.routes(result.best)
@@ -140,17 +134,22 @@ class PyVRPSolver:
 class _Model:
     """The problem in PyVRP's terms.
 
-    Shipment ``k`` is order ``orders[k]``; orders that no vehicle could
-    serve even alone are left out, and every other order is required, so
-    that the search minimises travel over a complete plan. Where the fleet
-    is too small for that, PyVRP's best solution is late somewhere and
-    :meth:`InsertionSolver.repair` drops orders until it holds.
+    Shipment ``k`` is order ``orders[k]``. Orders picked up where every
+    vehicle starts, when it starts, are depot deliveries: client ``k`` is
+    order ``clients[k]``, loaded at the start of the route, which is how
+    PyVRP models them best (and how the Solomon set reads). Orders that no
+    vehicle could serve even alone are left out, and every other order is
+    required, so that the search minimises travel over a complete plan.
+    Where the fleet is too small for that, PyVRP's best solution is late
+    somewhere and :meth:`InsertionSolver.repair` drops orders until it
+    holds.
     """
 
     problem: Problem
     data: pyvrp.ProblemData
     vehicles_of_type: list[list[int]]
     orders: npt.NDArray[np.int64]
+    clients: npt.NDArray[np.int64]
 
     @classmethod
     def of(cls, problem: Problem) -> _Model:
@@ -159,7 +158,9 @@ class _Model:
         per_second = max(weights.travel_time, 1e-9)
         sink = problem.sink
         everyone = np.arange(problem.order_count, dtype=np.int64)
-        orders = everyone[problem.servable(everyone)]
+        servable = everyone[problem.servable(everyone)]
+        at_depot = _depot_deliveries(problem, servable)
+        orders, clients = servable[~at_depot], servable[at_depot]
 
         matrix = np.ceil(problem.travel * SCALE - 1e-9)
         matrix[sink, :] = UNREACHABLE
@@ -214,42 +215,27 @@ class _Model:
             )
             for o in orders.tolist()
         ]
+        deliveries = [
+            pyvrp.Client(
+                location=int(problem.node_location[2 * o + 1]),
+                delivery=[int(problem.demand[2 * o])],
+                service_duration=_up(problem.service[2 * o + 1]),
+                tw_early=_up(problem.early[2 * o + 1]),
+                tw_late=_down(problem.late[2 * o + 1]),
+            )
+            for o in clients.tolist()
+        ]
         matrices: list[Any] = [matrix]
         data = pyvrp.ProblemData(
             locations=locations,
-            clients=[],
+            clients=deliveries,
             depots=depots,
             vehicle_types=vehicle_types,
             distance_matrices=matrices,
             duration_matrices=matrices,
             shipments=shipments,
         )
-        return cls(problem, data, list(kinds.values()), orders)
-
-    def solution(self, routes: list[list[int]]) -> pyvrp.Solution:
-        """PyVRP's solution for node sequences per vehicle."""
-        type_of = {
-            v: t
-            for t, members in enumerate(self.vehicles_of_type)
-            for v in members
-        }
-        shipment = {int(o): k for k, o in enumerate(self.orders)}
-        kinds = (pyvrp.ActivityType.PICKUP, pyvrp.ActivityType.DELIVERY)
-        return pyvrp.Solution(
-            self.data,
-            [
-                pyvrp.Route(
-                    self.data,
-                    [
-                        pyvrp.Activity(kinds[n % 2], shipment[n // 2])
-                        for n in nodes
-                    ],
-                    type_of[v],
-                )
-                for v, nodes in enumerate(routes)
-                if nodes
-            ],
-        )
+        return cls(problem, data, list(kinds.values()), orders, clients)
 
     def routes(self, solution: pyvrp.Solution) -> list[list[int]]:
         """Node sequences per vehicle of a PyVRP solution."""
@@ -257,11 +243,36 @@ class _Model:
             [] for _ in range(self.problem.vehicle_count)
         ]
         taken = [list(members) for members in self.vehicles_of_type]
+        kind = pyvrp.ActivityType
         for route in solution.routes():
             v = taken[route.vehicle_type()].pop(0)
+            loaded: list[int] = []
             for activity in route.schedule():
-                if activity.type == pyvrp.ActivityType.PICKUP:
+                if activity.type == kind.PICKUP:
                     routes[v].append(2 * int(self.orders[activity.idx]))
-                elif activity.type == pyvrp.ActivityType.DELIVERY:
+                elif activity.type == kind.DELIVERY:
                     routes[v].append(2 * int(self.orders[activity.idx]) + 1)
+                elif activity.type == kind.CLIENT:
+                    order = int(self.clients[activity.idx])
+                    loaded.append(2 * order)
+                    routes[v].append(2 * order + 1)
+            routes[v][:0] = loaded
         return routes
+
+
+def _depot_deliveries(
+    problem: Problem, orders: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Which ``orders`` are picked up where and when every vehicle starts:
+    at the common start location, ready by the earliest shift start,
+    with no pickup service, and pickable at the latest shift start."""
+    starts = np.unique(problem.start)
+    if len(starts) != 1 or not len(orders):
+        return np.zeros(len(orders), dtype=bool)
+    pickup = 2 * orders
+    return np.asarray(
+        (problem.node_location[pickup] == starts[0])
+        & (problem.early[pickup] <= problem.shift_start.min())
+        & (problem.service[pickup] == 0)
+        & (problem.late[pickup] >= problem.shift_start.max())
+    )
