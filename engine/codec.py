@@ -28,7 +28,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from engine.errors import InvalidRequestError
-from engine.model import Location, Options, Order, Request, Vehicle, Weights
+from engine.model import (
+    Location,
+    Options,
+    Order,
+    Plan,
+    Request,
+    Route,
+    SolveStats,
+    Stop,
+    StopKind,
+    Unassigned,
+    UnassignedReason,
+    Vehicle,
+    Weights,
+)
 from engine.travel import Euclidean, Haversine
 
 if TYPE_CHECKING:
@@ -199,3 +213,33 @@ def request_from_dict(data: Any) -> Request:
         ),
         options=_build(Options, "options", options),
     )
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    """Rebuild a :class:`~engine.model.Plan` from :meth:`Plan.to_dict`."""
+    routes = tuple(
+        Route(
+            vehicle_id=route["vehicle_id"],
+            stops=tuple(
+                Stop(
+                    order_id=stop["order_id"],
+                    kind=StopKind(stop["kind"]),
+                    location_id=stop["location_id"],
+                    arrival=stop["arrival"],
+                    start=stop["start"],
+                    departure=stop["departure"],
+                    load=stop["load"],
+                    late=stop["late"],
+                )
+                for stop in route["stops"]
+            ),
+            travel_time=route["travel_time"],
+            end_time=route["end_time"],
+        )
+        for route in data["routes"]
+    )
+    unassigned = tuple(
+        Unassigned(item["order_id"], UnassignedReason(item["reason"]))
+        for item in data["unassigned"]
+    )
+    return Plan(routes, unassigned, data["cost"], SolveStats(**data["stats"]))
