@@ -21,6 +21,8 @@ order. A field of the wrong type or an unknown field raises
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -89,6 +91,20 @@ class MatrixTravelTimes:
         rows = [index[location.id] for location in origins]
         columns = [index[location.id] for location in destinations]
         return self.seconds[np.ix_(rows, columns)].copy()
+
+    def identity(self) -> str:
+        """A digest of the ids and seconds, for request fingerprints.
+
+        Rows and columns are taken in the order of the sorted ids, so the
+        same times listed in another order have the same identity.
+        """
+        order = sorted(range(len(self.ids)), key=self.ids.__getitem__)
+        ids = [self.ids[k] for k in order]
+        seconds = self.seconds[np.ix_(order, order)].astype("<f8") + 0.0
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(json.dumps(ids, ensure_ascii=False).encode())
+        digest.update(seconds.tobytes())
+        return f"matrix({digest.hexdigest()})"
 
 
 def _build(cls: type[T], path: str, data: Any) -> T:

@@ -27,3 +27,12 @@ class TravelTimes(Protocol):
         ``(len(origins), len(destinations))`` that the caller may keep.
         """
         ...
+
+    def identity(self) -> str:
+        """The kind of model and every parameter that changes its
+        answers (a speed, or a digest of a network or a matrix).
+
+        Models with equal identities give equal travel times, so a
+        request fingerprint includes it.
+        """
+        ...

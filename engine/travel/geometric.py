@@ -47,6 +47,10 @@ class Euclidean:
     def __post_init__(self) -> None:
         _check_speed(self.speed)
 
+    def identity(self) -> str:
+        """The model and its speed, for request fingerprints."""
+        return f"euclidean(speed={float(self.speed)!r})"
+
     def matrix(
         self,
         origins: Sequence[Location],
@@ -71,6 +75,10 @@ class Haversine:
 
     def __post_init__(self) -> None:
         _check_speed(self.speed)
+
+    def identity(self) -> str:
+        """The model and its speed, for request fingerprints."""
+        return f"haversine(speed={float(self.speed)!r})"
 
     def matrix(
         self,

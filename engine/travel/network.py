@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -143,6 +144,7 @@ class RoadNetwork:
         self._memo: OrderedDict[MemoKey, Floats] = OrderedDict()
         self._lock = threading.Lock()
         self._dijkstra_runs = 0
+        self._identity: str | None = None
 
         ids, nodes = self._check_nodes(node_ids, xs, ys, geographic)
         tails, heads, lengths, times = self._check_edges(
@@ -332,6 +334,20 @@ class RoadNetwork:
             f"RoadNetwork(nodes={self.node_count}, edges={self.edge_count}, "
             f"geographic={self._geographic})"
         )
+
+    def identity(self) -> str:
+        """A digest of the nodes and edges kept, for request
+        fingerprints; computed on first use."""
+        if self._identity is None:
+            digest = hashlib.blake2b(digest_size=16)
+            sizes = (self._geographic, self.node_count, self.edge_count)
+            digest.update(repr(sizes).encode())
+            for array in self._public_arrays():
+                digest.update(
+                    array.astype(array.dtype.newbyteorder("<")).tobytes()
+                )
+            self._identity = f"road-network({digest.hexdigest()})"
+        return self._identity
 
     @property
     def geographic(self) -> bool:

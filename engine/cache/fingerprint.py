@@ -1,0 +1,147 @@
+"""Request fingerprints: one key for every request with the same answer.
+
+The service solves a request in its canonical form (:func:`canonical`):
+locations, orders and vehicles sorted by id, coordinates rounded to a
+fixed number of decimals. Its answer therefore depends on the canonical
+form alone, and :func:`fingerprint` digests exactly that form: every
+field of every location, order and vehicle, the travel model's identity,
+and every option (weights, time and work limits, seed, backend).
+
+Two requests have the same fingerprint when their canonical forms are
+equal, and, but for a collision of the 128-bit digest, only then.
+
+.. note::
+   Requests that differ only where the answer does not depend on them
+   may still get different fingerprints, and cost a miss: a location no
+   order uses, or a time limit that a work limit overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import InvalidRequestError
+from engine.model import Location, Request
+
+if TYPE_CHECKING:
+    from engine.model import Order, Vehicle
+
+    Parts = tuple[tuple[Location, ...], tuple[Order, ...], tuple[Vehicle, ...]]
+
+FINGERPRINT_VERSION = 1
+"""Part of every digest; raised whenever the encoding below changes."""
+
+
+def canonical(request: Request, precision: int) -> Request:
+    """``request`` as the service solves it.
+
+    Locations, orders and vehicles are sorted by id, and so are the
+    orders each vehicle has on board or committed; coordinates are
+    rounded to ``precision`` decimals. Everything else is kept.
+    """
+    locations, orders, vehicles = _canonical_parts(request, precision)
+    if (
+        locations == request.locations
+        and orders == request.orders
+        and vehicles == request.vehicles
+    ):
+        return request
+    return Request(
+        locations=locations,
+        orders=orders,
+        vehicles=vehicles,
+        travel=request.travel,
+        options=request.options,
+    )
+
+
+def fingerprint(request: Request, precision: int) -> str:
+    """A hex digest of :func:`canonical` of ``request``: 32 characters."""
+    locations, orders, vehicles = _canonical_parts(request, precision)
+    document = {
+        "version": FINGERPRINT_VERSION,
+        "locations": [_plain(location) for location in locations],
+        "orders": [_plain(order) for order in orders],
+        "vehicles": [_plain(vehicle) for vehicle in vehicles],
+        "travel": request.travel.identity(),
+        "options": _plain(request.options),
+    }
+    # The text is only digested, never read back, so an unbounded time
+    # may be spelled Infinity.
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.blake2b(text.encode(), digest_size=16, person=b"barq")
+    return digest.hexdigest()
+
+
+def _canonical_parts(request: Request, precision: int) -> Parts:
+    if (
+        isinstance(precision, bool)
+        or not isinstance(precision, int)
+        or precision < 0
+    ):
+        raise InvalidRequestError(
+            "precision", precision, "must be an integer >= 0"
+        )
+
+    locations = tuple(
+        sorted(
+            (
+                Location(
+                    location.id,
+                    _round(location.x, precision),
+                    _round(location.y, precision),
+                )
+                for location in request.locations
+            ),
+            key=lambda location: location.id,
+        )
+    )
+    orders = tuple(sorted(request.orders, key=lambda order: order.id))
+    vehicles = tuple(
+        sorted(
+            (
+                replace(
+                    vehicle,
+                    onboard=tuple(sorted(vehicle.onboard)),
+                    committed=tuple(sorted(vehicle.committed)),
+                )
+                for vehicle in request.vehicles
+            ),
+            key=lambda vehicle: vehicle.id,
+        )
+    )
+    return locations, orders, vehicles
+
+
+def _round(coordinate: float, precision: int) -> float:
+    # Adding zero turns a negative zero into zero.
+    return round(float(coordinate), precision) + 0.0
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data in which equal values read the same.
+
+    A number that is a whole number is written as an integer, so that
+    ``0`` and ``0.0``, which the model treats as equal, cannot give two
+    fingerprints; other floats are written exactly (``repr``).
+    """
+    if value is None or isinstance(value, bool | str | int):
+        return value.value if isinstance(value, enum.Enum) else value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return int(value)
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: _plain(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+        }
+    raise TypeError(f"cannot fingerprint {type(value).__name__}: {value!r}")
