@@ -193,7 +193,7 @@ class ModelConfig:
             raise InvalidRequestError(
                 "malformed_rate",
                 self.malformed_rate,
-                f"must be <= 1 - worse_rate ({1 - self.worse_rate})",
+                f"must be <= 1 - worse_rate ({1 - self.worse_rate:g})",
             )
 
     @classmethod
@@ -250,7 +250,8 @@ class ModelledBackend:
 
     An answer later than the timeout is reported as timed out, with the
     timeout as its latency. Calls are serialised by a lock, so one backend
-    may serve several threads (as in the stand-in server).
+    may serve several threads (as in the stand-in server); ``config`` may
+    be replaced between calls to change the provider's behaviour.
     """
 
     def __init__(
@@ -286,21 +287,22 @@ class ModelledBackend:
         """
         data = question_data(messages)
         with self._lock:
+            config = self.config
             now = self._clock.now()
-            open_windows = [w for w in self.config.windows if w.covers(now)]
+            open_windows = [w for w in config.windows if w.covers(now)]
             if any(w.kind == "outage" for w in open_windows):
                 return ModelledAnswer(None, 0.0, "outage")
 
-            latency = self.config.latency.draw(self._rng)
+            latency = config.latency.draw(self._rng)
             for window in open_windows:
                 latency *= window.factor
             failure, quality = self._rng.random(2)
-            if failure < self.config.error_rate:
+            if failure < config.error_rate:
                 return ModelledAnswer(None, latency, "error")
 
-            if quality < self.config.malformed_rate:
+            if quality < config.malformed_rate:
                 kind = "malformed"
-            elif quality < self.config.malformed_rate + self.config.worse_rate:
+            elif quality < config.malformed_rate + config.worse_rate:
                 kind = "worse"
             else:
                 kind = "heuristic"
