@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.advisor import LatencyModel, ModelConfig
 from engine.codec import request_from_dict
 from engine.errors import InvalidRequestError
 from engine.model import Backend, Options, StopKind
@@ -26,9 +27,10 @@ from simulator.bench.solver import (
     write_json,
 )
 from simulator.example import example_request
+from simulator.standin import StandInServer
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from engine.model import Plan, Request
 
@@ -52,6 +54,40 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
     return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite >= 0")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a rate in [0, 1]")
+    return value
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not an integer"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} must be in [{low}, {high}]"
+            )
+        return value
+
+    return parse
 
 
 def _solver_options(parser: argparse.ArgumentParser) -> None:
@@ -128,6 +164,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solver.add_argument("--json", type=Path, help="write results as JSON")
     _solver_options(solver)
+
+    advisor = commands.add_parser("advisor", help="the fleet advisor")
+    advisor_actions = advisor.add_subparsers(dest="action", required=True)
+    standin = advisor_actions.add_parser(
+        "serve",
+        help="serve a stand-in LLM provider (OpenAI chat completions)",
+        description="Serve POST /v1/chat/completions with modelled "
+        "latency, errors and answers, so that live runs exercise the real "
+        "advisor client over HTTP. Stop it with Ctrl-C.",
+    )
+    standin.add_argument(
+        "--host", default="127.0.0.1", help="address (default: 127.0.0.1)"
+    )
+    standin.add_argument(
+        "--port",
+        type=_bounded_int(0, 65535),
+        default=8090,
+        help="port, 0 for any free one (default: 8090)",
+    )
+    latency = LatencyModel()
+    standin.add_argument(
+        "--median-latency",
+        type=_positive_float,
+        default=latency.median_s,
+        help="median of the lognormal latency in seconds "
+        f"(default: {latency.median_s})",
+    )
+    standin.add_argument(
+        "--sigma",
+        type=_non_negative_float,
+        default=latency.sigma,
+        help=f"shape of the lognormal latency (default: {latency.sigma})",
+    )
+    for option, what in (
+        ("--error-rate", "calls that fail with HTTP 500"),
+        ("--worse-rate", "answers worse than the heuristic's"),
+        ("--malformed-rate", "answers with malformed content"),
+    ):
+        standin.add_argument(
+            option,
+            type=_rate,
+            default=0.0,
+            help=f"share of {what} (default: 0)",
+        )
+    standin.add_argument(
+        "--seed",
+        type=_bounded_int(0, 2**63 - 1),
+        default=0,
+        help="seed of the model's random stream (default: 0)",
+    )
     return parser
 
 
@@ -226,6 +312,35 @@ def _bench_solver(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _advisor_serve(args: argparse.Namespace) -> int:
+    try:
+        config = ModelConfig(
+            latency=LatencyModel(
+                median_s=args.median_latency, sigma=args.sigma
+            ),
+            error_rate=args.error_rate,
+            worse_rate=args.worse_rate,
+            malformed_rate=args.malformed_rate,
+        )
+    except InvalidRequestError as error:
+        option = "--" + error.field.replace("_", "-")
+        raise InvalidRequestError(option, error.value, error.rule) from None
+    try:
+        server = StandInServer(config, args.seed, args.host, args.port)
+    except OSError as error:
+        raise InvalidRequestError(
+            "--host/--port",
+            f"{args.host}:{args.port}",
+            f"must be an address free to listen on ({error.strerror})",
+        ) from None
+    print(f"stand-in advisor at {server.base_url} (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``barq`` command line; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -236,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "solve":
             return _solve(args)
+        if args.command == "advisor":
+            return _advisor_serve(args)
         return _bench_solver(args)
     except InvalidRequestError as error:
         print(f"barq: error: {error}", file=sys.stderr)
