@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 from pathlib import Path
@@ -28,3 +30,13 @@ def describe() -> dict[str, str | int]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
     }
+
+
+def fingerprint(details: dict[str, str | int] | None = None) -> str:
+    """A short hash of what makes timings comparable: CPU model, cores,
+    memory and Python. Runs with different fingerprints measured on
+    different machines."""
+    details = details or describe()
+    keys = ("cpu", "cores", "memory_gib", "python")
+    text = json.dumps({key: details.get(key) for key in keys}, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

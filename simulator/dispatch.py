@@ -1,0 +1,241 @@
+"""The dispatcher's two halves: a question for the engine from the state
+of the city, and the engine's plan applied back to it.
+
+Each epoch the dispatcher sends the engine every open order and every
+online driver. A driver starts where its current leg ends, when it ends,
+with what it will then carry on board; those orders are bound to it. With
+re-optimization on, orders assigned but not yet picked up may move to
+another driver; with it off, they are bound to theirs as committed.
+
+.. note::
+   The engine plans with hard delivery windows. An order's window in
+   the question closes at twice its promised delivery time after it was
+   placed: a plan may deliver late, up to that, and on-time deliveries
+   are judged against the promise alone. An order no plan can serve by
+   then waits, and is cancelled when the customer's patience runs out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.model import (
+    Location,
+    Options,
+    Order,
+    Request,
+    StopKind,
+    Vehicle,
+)
+from simulator.state import OrderStatus, Task
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from engine.model import Plan
+    from engine.travel import TravelTimes
+    from simulator.state import DriverState, OrderState
+
+DUE_FACTOR = 2.0
+"""An order's hard window in a question closes this many promised
+delivery times after it was placed."""
+
+
+def dispatch_request(
+    now: float,
+    orders: Mapping[str, OrderState],
+    drivers: Mapping[str, DriverState],
+    travel: TravelTimes,
+    options: Options,
+    reoptimize: bool,
+    service_s: tuple[float, float] = (0.0, 0.0),
+) -> Request | None:
+    """The engine's question at ``now``, or None when there is nothing
+    to decide (no open order)."""
+    free = [
+        order
+        for order in orders.values()
+        if order.status is OrderStatus.OPEN
+        or (
+            reoptimize
+            and order.status is OrderStatus.ASSIGNED
+            and not _heading_to(order, drivers)
+        )
+    ]
+    if not free:
+        return None
+    online = [
+        d for d in drivers.values() if d.online and d.plan.shift_end > now
+    ]
+    if not online:
+        return None
+
+    locations: dict[str, Location] = {}
+    vehicles = []
+    bound: list[OrderState] = []
+    for driver in online:
+        start = Location(
+            f"v:{driver.id}", driver.location.x, driver.location.y
+        )
+        locations[start.id] = start
+        onboard = _onboard_at_leg_end(driver)
+        committed = (
+            () if reoptimize else tuple(sorted(driver.assigned() - onboard))
+        )
+        bound.extend(orders[order_id] for order_id in sorted(onboard))
+        bound.extend(orders[order_id] for order_id in committed)
+        vehicles.append(
+            Vehicle(
+                id=driver.id,
+                start=start.id,
+                capacity=max(driver.plan.capacity, len(onboard)),
+                shift_start=max(now, driver.free_at),
+                shift_end=max(driver.plan.shift_end, now),
+                onboard=tuple(sorted(onboard)),
+                committed=committed,
+            )
+        )
+
+    requested = {order.id: order for order in free}
+    requested.update((order.id, order) for order in bound)
+    engine_orders = []
+    for order in requested.values():
+        merchant = order.arrival.merchant
+        pickup = Location(f"m:{merchant.id}", *_xy(order.pickup))
+        delivery = Location(f"c:{order.id}", *_xy(order.delivery))
+        locations[pickup.id] = pickup
+        locations[delivery.id] = delivery
+        engine_orders.append(
+            Order(
+                id=order.id,
+                pickup=pickup.id,
+                delivery=delivery.id,
+                quantity=order.arrival.quantity,
+                ready_time=order.ready_s,
+                due_time=order.created_s + DUE_FACTOR * order.arrival.sla_s,
+                pickup_service=service_s[0],
+                delivery_service=service_s[1],
+            )
+        )
+
+    return Request(
+        locations=tuple(locations.values()),
+        orders=tuple(engine_orders),
+        vehicles=tuple(vehicles),
+        travel=travel,
+        options=options,
+    )
+
+
+def apply_plan(
+    now: float,
+    plan: Plan,
+    orders: Mapping[str, OrderState],
+    drivers: Mapping[str, DriverState],
+) -> list[DriverState]:
+    """Give each driver its route from ``plan``; returns the drivers that
+    have work now and had none, so that they can be woken.
+
+    Stops already served, or for orders cancelled meanwhile, are dropped;
+    an order the plan leaves unassigned goes back to open unless a
+    driver carries it.
+    """
+    planned: set[str] = set()
+    woken = []
+    for route in plan.routes:
+        driver = drivers[route.vehicle_id]
+        tasks = [
+            Task(stop.order_id, stop.kind)
+            for stop in route.stops
+            if _still_to_do(stop.order_id, stop.kind, driver, orders)
+        ]
+        for task in tasks:
+            planned.add(task.order_id)
+        _keep_onboard(driver, tasks)
+        idle = not driver.tasks and driver.leg is None
+        driver.tasks = tasks
+        for task in tasks:
+            order = orders[task.order_id]
+            if task.is_pickup and order.status is not OrderStatus.PICKED:
+                if order.status is OrderStatus.OPEN:
+                    order.assigned_s = now
+                order.status = OrderStatus.ASSIGNED
+                order.driver = driver.id
+        if idle and tasks:
+            woken.append(driver)
+
+    for unassigned in plan.unassigned:
+        order = orders[unassigned.order_id]
+        if (
+            order.status is OrderStatus.ASSIGNED
+            and unassigned.order_id not in planned
+            and not _heading_to(order, drivers)
+        ):
+            _release(order, drivers)
+    return woken
+
+
+def release_driver(
+    driver: DriverState, orders: Mapping[str, OrderState]
+) -> None:
+    """Give back the orders a driver was to pick up (it went offline);
+    it keeps its current leg and the deliveries of what it carries."""
+    for task in driver.tasks:
+        order = orders[task.order_id]
+        if task.is_pickup and order.status is OrderStatus.ASSIGNED:
+            order.status = OrderStatus.OPEN
+            order.driver = None
+    driver.tasks = [task for task in driver.tasks if not task.is_pickup]
+
+
+def _release(order: OrderState, drivers: Mapping[str, DriverState]) -> None:
+    if order.driver is not None:
+        driver = drivers[order.driver]
+        driver.tasks = [t for t in driver.tasks if t.order_id != order.id]
+    order.status = OrderStatus.OPEN
+    order.driver = None
+
+
+def _still_to_do(
+    order_id: str,
+    kind: StopKind,
+    driver: DriverState,
+    orders: Mapping[str, OrderState],
+) -> bool:
+    if driver.leg == Task(order_id, kind):
+        return False
+    order = orders[order_id]
+    if kind is StopKind.PICKUP:
+        return order.status in (OrderStatus.OPEN, OrderStatus.ASSIGNED)
+    return order.status is not OrderStatus.DELIVERED and (
+        order.status is not OrderStatus.CANCELLED
+    )
+
+
+def _keep_onboard(driver: DriverState, tasks: list[Task]) -> None:
+    # A driver never drops what it carries, whatever a plan says.
+    listed = {t.order_id for t in tasks if not t.is_pickup}
+    leg = driver.leg
+    for order_id in sorted(driver.onboard - listed):
+        if leg is None or leg != Task(order_id, StopKind.DELIVERY):
+            tasks.append(Task(order_id, StopKind.DELIVERY))
+
+
+def _onboard_at_leg_end(driver: DriverState) -> set[str]:
+    onboard = set(driver.onboard)
+    leg = driver.leg
+    if leg is not None:
+        if leg.is_pickup:
+            onboard.add(leg.order_id)
+        else:
+            onboard.discard(leg.order_id)
+    return onboard
+
+
+def _heading_to(order: OrderState, drivers: Mapping[str, DriverState]) -> bool:
+    driver = drivers.get(order.driver) if order.driver else None
+    return driver is not None and driver.leg == Task(order.id, StopKind.PICKUP)
+
+
+def _xy(location: Location) -> tuple[float, float]:
+    return location.x, location.y
