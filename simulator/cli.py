@@ -26,6 +26,8 @@ from simulator.bench.solver import (
     run_benchmark,
     write_json,
 )
+from simulator.commands import simulate
+from simulator.errors import SimulatorError
 from simulator.example import example_request
 from simulator.standin import StandInServer
 
@@ -164,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solver.add_argument("--json", type=Path, help="write results as JSON")
     _solver_options(solver)
+
+    simulate.register(commands)
 
     advisor = commands.add_parser("advisor", help="the fleet advisor")
     advisor_actions = advisor.add_subparsers(dest="action", required=True)
@@ -349,12 +353,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if hasattr(args, "handler"):
+            code: int = args.handler(args)
+            return code
         if args.command == "solve":
             return _solve(args)
         if args.command == "advisor":
             return _advisor_serve(args)
         return _bench_solver(args)
-    except InvalidRequestError as error:
+    except (InvalidRequestError, SimulatorError) as error:
         print(f"barq: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -243,3 +245,159 @@ def _show_progress(world: World, until: float, wall_s: float) -> None:
         f"{until / max(wall_s, 1e-9):.0f}x   "
     )
     sys.stderr.flush()
+
+
+def simulate_replications(
+    scenario: Scenario,
+    out: Path,
+    seed: int,
+    count: int,
+    executor: str = "local",
+) -> dict[str, Any]:
+    """Run seeds ``seed .. seed+count-1``, each into ``out/rep-<seed>``,
+    in parallel, and write the top-level results with each figure's mean
+    and 95% confidence interval.
+
+    ``executor`` is ``local`` (worker processes on this machine, one per
+    core at most) or ``dask://HOST:PORT``, a Dask scheduler whose workers
+    can import barq and read the scenario's files at the same paths.
+    """
+    seeds = list(range(seed, seed + count))
+    directories = [out / f"rep-{s}" for s in seeds]
+    out.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    started = datetime.now(UTC)
+    if executor == "local":
+        workers = max(min(count, os.cpu_count() or 1), 1)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            runs = list(
+                pool.map(_replicate, [scenario] * count, directories, seeds)
+            )
+    else:
+        runs = _on_dask(executor, scenario, directories, seeds)
+    wall_s = time.perf_counter() - began
+
+    results = _aggregate(runs)
+    results["replications"] = [
+        {"seed": s, "dir": d.name}
+        for s, d in zip(seeds, directories, strict=True)
+    ]
+    results["run"] = {
+        **runs[0]["run"],
+        "started_at": started.isoformat(timespec="seconds"),
+        "wall_s": wall_s,
+        "simulated_s": sum(r["run"]["simulated_s"] for r in runs),
+        "speed": sum(r["run"]["simulated_s"] for r in runs) / wall_s,
+        "executor": executor,
+    }
+    (out / "results.json").write_text(
+        json.dumps(results, indent=2, allow_nan=False) + "\n"
+    )
+    return results
+
+
+def _replicate(scenario: Scenario, out: Path, seed: int) -> dict[str, Any]:
+    return simulate(scenario, out, seed)
+
+
+def _on_dask(
+    address: str,
+    scenario: Scenario,
+    directories: list[Path],
+    seeds: list[int],
+) -> list[dict[str, Any]]:
+    from simulator.errors import InputError
+
+    if not address.startswith("dask://"):
+        raise InputError(
+            "--executor", "", address, "must be local or dask://HOST:PORT"
+        )
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError(
+            "--executor",
+            "",
+            address,
+            "needs the Dask 'distributed' package (pip install distributed)",
+        ) from None
+    address = address.replace("dask://", "tcp://", 1)
+    with Client(address) as client:  # type: ignore[no-untyped-call]
+        futures = client.map(
+            _replicate,
+            [scenario] * len(seeds),
+            directories,
+            seeds,
+            pure=False,
+        )
+        runs: list[dict[str, Any]] = client.gather(futures)
+    return runs
+
+
+def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first replication's document with every figure replaced by
+    the mean over replications, and the aggregate: per figure the mean,
+    its 95% confidence interval (Student's t) and every value."""
+    from scipy import stats
+
+    merged: dict[str, Any] = json.loads(json.dumps(runs[0]))
+    merged["scenario"]["seed"] = runs[0]["scenario"]["seed"]
+    aggregate: dict[str, Any] = {}
+    for section in FIGURE_SECTIONS:
+        for path, values in _leaves([r.get(section) for r in runs]):
+            mean = sum(values) / len(values)
+            if len(values) > 1:
+                sem = stats.sem(values)
+                half = (
+                    float(stats.t.ppf(0.975, len(values) - 1) * sem)
+                    if sem > 0
+                    else 0.0
+                )
+                ci = [mean - half, mean + half]
+            else:
+                ci = [mean, mean]
+            _set(
+                aggregate,
+                (section, *path),
+                {"mean": mean, "ci95": ci, "values": values},
+            )
+            _set(merged, (section, *path), mean)
+    merged["aggregate"] = aggregate
+    return merged
+
+
+FIGURE_SECTIONS = (
+    "endpoints",
+    "throughput",
+    "caches",
+    "advisor",
+    "kpis",
+    "replay",
+)
+"""Sections of ``results.json`` whose numbers are aggregated."""
+
+
+def _leaves(
+    documents: list[Any], path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], list[float]]]:
+    first = documents[0]
+    if isinstance(first, dict):
+        found = []
+        for key in first:
+            children = [
+                d.get(key) if isinstance(d, dict) else None for d in documents
+            ]
+            found.extend(_leaves(children, (*path, key)))
+        return found
+    if all(
+        isinstance(d, int | float) and not isinstance(d, bool)
+        for d in documents
+    ):
+        return [(path, [float(d) for d in documents])]
+    return []
+
+
+def _set(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
