@@ -10,7 +10,7 @@ so that the loader can report a precise dotted path.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
@@ -88,6 +88,11 @@ class Section(BaseModel):
         use_attribute_docstrings=True,
     )
 
+    replaced_on_new_kind: ClassVar[bool] = False
+    """Whether a scenario that extends another and gives this section a
+    different ``kind`` replaces the section whole, rather than merging
+    into it: the parameters of one kind mean nothing to another."""
+
 
 def forbid_unused(
     section: BaseModel, used: set[str], allowed: set[str], reason: str
@@ -118,6 +123,8 @@ class Distribution(Section):
     ``lognormal`` takes ``median`` and ``sigma`` (the standard deviation
     of the logarithm). The unit is that of the field holding it.
     """
+
+    replaced_on_new_kind = True
 
     kind: Literal["constant", "uniform", "lognormal"] = "constant"
     """Which family the quantity is drawn from."""

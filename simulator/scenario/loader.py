@@ -5,8 +5,11 @@ A scenario file is a YAML mapping of the fields of
 ``extends:`` (relative to its own directory); the other file is read
 first, recursively, and this one is merged over it: mappings merge key by
 key, anything else (numbers, strings, lists, ``null``) replaces what was
-there. Overrides ``FIELD.PATH=VALUE`` from the command line are applied
-last, each value read as YAML, and the result is validated as a whole.
+there, and so does a distribution, latency model or start rule given a
+new ``kind``. Overrides ``FIELD.PATH=VALUE`` from the command line are
+applied last, each value read as YAML, and the result is validated as a
+whole. A field set to ``null`` takes its default, so a child can drop
+what its parent set.
 
 Every problem raises :class:`~simulator.errors.ScenarioError` naming the
 file (or ``--set``) that gave the value, the dotted field path, the value
@@ -83,7 +86,7 @@ def load_scenario(path: Path, overrides: Sequence[str] = ()) -> Scenario:
         )
 
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(_without_nulls(data))
     except ValidationError as error:
         raise _scenario_error(error, origins) from None
     logger.debug("loaded scenario %r from %s", scenario.name, path)
@@ -147,6 +150,16 @@ def _read_tree(
     return base
 
 
+def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without its null entries, in nested mappings too: a
+    field set to null takes its default."""
+    return {
+        key: _without_nulls(value) if isinstance(value, dict) else value
+        for key, value in data.items()
+        if value is not None
+    }
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     source = str(path)
     try:
@@ -195,13 +208,31 @@ def _merge(
     """Merge ``update`` into ``base`` in place, mappings key by key."""
     for key, value in update.items():
         here = (*at, key)
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
+        if (
+            isinstance(value, dict)
+            and isinstance(base.get(key), dict)
+            and not _new_kind(here, base[key], value)
+        ):
             origins[here] = source
             _merge(base[key], value, here, source, origins)
         else:
             _forget(here, origins)
             base[key] = value
             _mark(value, here, source, origins)
+
+
+def _new_kind(
+    at: tuple[Key, ...], base: dict[str, Any], update: dict[str, Any]
+) -> bool:
+    """Whether ``update`` switches a section that is replaced whole on a
+    new kind (a distribution, say) to another kind."""
+    section = _section_at(at)
+    return (
+        section is not None
+        and getattr(section, "replaced_on_new_kind", False)
+        and "kind" in update
+        and update["kind"] != base.get("kind")
+    )
 
 
 def _mark(

@@ -11,8 +11,10 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
+from engine.cache import CacheConfig
+from engine.errors import InvalidRequestError
 from engine.model import Backend
 from simulator.scenario.fields import (
     MISSING,
@@ -101,23 +103,25 @@ class ApiMixConfig(Section):
 
 
 class LatencySettings(Section):
-    """A model of a remote call's latency (seconds).
+    """A model of a remote call's latency (seconds), as
+    ``engine.advisor.LatencyModel`` reads it.
 
     ``lognormal`` takes ``median_s`` and ``sigma``; ``constant`` takes
-    ``value_s``; ``uniform`` takes ``low_s`` and ``high_s``.
+    ``median_s`` as its one value; ``uniform`` takes ``low_s`` and
+    ``high_s``.
     """
+
+    replaced_on_new_kind = True
 
     kind: Literal["lognormal", "constant", "uniform"] = "lognormal"
     """Which family latencies are drawn from."""
 
-    median_s: Positive | None = 0.8
-    """Median latency of ``lognormal`` (seconds)."""
+    median_s: Positive = 0.8
+    """Median latency of ``lognormal``, the latency of ``constant``
+    (seconds)."""
 
-    sigma: NonNegative | None = 0.5
+    sigma: NonNegative = 0.5
     """Standard deviation of the log latency of ``lognormal``."""
-
-    value_s: NonNegative | None = None
-    """Latency of ``constant`` (seconds)."""
 
     low_s: NonNegative | None = None
     """Least latency of ``uniform`` (seconds)."""
@@ -127,28 +131,24 @@ class LatencySettings(Section):
 
     @model_validator(mode="after")
     def _parameters_match_kind(self) -> LatencySettings:
-        needed = {
-            "lognormal": ["median_s", "sigma"],
-            "constant": ["value_s"],
-            "uniform": ["low_s", "high_s"],
-        }[self.kind]
         reason = f"by {self.kind} latency"
-        require(self, needed, reason)
-        forbid_unused(
-            self,
-            set(needed),
-            {"median_s", "sigma", "value_s", "low_s", "high_s"},
-            reason,
-        )
-        if (
-            self.low_s is not None
-            and self.high_s is not None
-            and self.high_s < self.low_s
-        ):
-            raise RuleError(
-                "high_s", self.high_s, f"must be >= low_s ({self.low_s})"
-            )
+        if self.kind == "uniform":
+            require(self, ["low_s", "high_s"], reason)
+            if self._high < self._low:
+                raise RuleError(
+                    "high_s", self.high_s, f"must be >= low_s ({self.low_s})"
+                )
+        else:
+            forbid_unused(self, set(), {"low_s", "high_s"}, reason)
         return self
+
+    @property
+    def _low(self) -> float:
+        return self.low_s or 0.0
+
+    @property
+    def _high(self) -> float:
+        return self.high_s or 0.0
 
 
 class BreakerSettings(Section):
@@ -247,8 +247,8 @@ class EngineConfig(Section):
     """Requests served at once; more wait in a queue."""
 
     cache: dict[Str, Any] = Field(default_factory=dict)
-    """Cache layers and backend, as read by
-    ``engine.cache.CacheConfig.from_dict`` (see docs/scenarios.md)."""
+    """Cache backend and layers: a mapping validated by, and passed on
+    to, ``engine.cache.CacheConfig.from_dict``."""
 
     advisor: AdvisorSettings = AdvisorSettings()
     """The LLM fleet advisor."""
@@ -259,6 +259,16 @@ class EngineConfig(Section):
     extra_service_s: NonNegative = 0.0
     """Seconds added to the service time of every request, to inject a
     known slowdown (used to validate the gate)."""
+
+    @field_validator("cache")
+    @classmethod
+    def _valid_cache(cls, cache: dict[str, Any]) -> dict[str, Any]:
+        try:
+            CacheConfig.from_dict(cache, path="cache")
+        except InvalidRequestError as error:
+            field = error.field.removeprefix("cache").removeprefix(".")
+            raise RuleError(field, error.value, error.rule) from None
+        return cache
 
 
 FaultKind = Literal[

@@ -326,6 +326,8 @@ class StartSettings(Section):
     centre of the city's bounding box when ``depot`` is left out.
     """
 
+    replaced_on_new_kind = True
+
     kind: Literal["random", "zone", "depot"] = "random"
     """How start locations are chosen."""
 
