@@ -73,7 +73,11 @@ def redis_client(request: pytest.FixtureRequest) -> Iterator[redis.Redis]:
     """The real local Redis, then fakeredis: the same suite runs on
     both."""
     real = request.param == "real"
-    client = real_redis() if real else fakeredis.FakeRedis()
+    client = (
+        real_redis()
+        if real
+        else fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    )
     yield client
     client.close()
 
