@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from pathlib import Path
+from simulator.runs import Run
 
 ADVISOR_OUTCOMES = (
     "cache_hit",
@@ -113,6 +113,22 @@ def write_fixture_run(
         pooled.to_parquet(path / "samples.parquet")
     (path / "results.json").write_text(json.dumps(results, indent=1))
     return path
+
+
+def fixture_run(
+    rng: np.random.Generator, shape: Shape | None = None, *, seed: int = 1
+) -> Run:
+    """A single run held in memory only, as :func:`load_run` would read
+    it: for statistics over many runs, where disk would dominate."""
+    shape = shape or Shape()
+    samples = _samples(rng, shape)
+    return Run(
+        path=Path(f"memory/{shape.scenario}/{seed}"),
+        results=_results(shape, seed, samples, 1),
+        samples=samples,
+        orders=None,
+        timeseries=None,
+    )
 
 
 def _write_single(
