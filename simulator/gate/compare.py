@@ -7,8 +7,8 @@ Three kinds of check, each a list of :class:`Finding`:
   counts), equal within a configured tolerance, compared only when both
   runs share scenario file and seeds;
 - *statistical*: latency percentiles per endpoint and throughput, where a
-  regression needs a significant change (block bootstrap, Holm-adjusted)
-  *and* a change of at least the minimum effect.
+  regression needs a significant change (paired block permutations,
+  Holm-adjusted) *and* a change of at least the minimum effect.
 
 Warnings (differing machines, figures too thin to compare) pass, and say
 so.
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["deterministic", "statistical", "threshold", "warning"]
 
-TEST_NAME = "block-bootstrap t-test on the log ratio"
+TEST_NAME = "paired block-permutation t-test on the log ratio"
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ def _statistical(
             percentiles(compared),
             "higher",
             block_s=config.block_s,
-            resamples=config.resamples,
+            resamples=config.permutations,
             alpha=config.alpha,
             rng=rng,
         )
@@ -294,7 +294,7 @@ def _statistical(
             mean,
             "lower",
             block_s=config.throughput_block_s,
-            resamples=config.resamples,
+            resamples=config.permutations,
             alpha=config.alpha,
             rng=rng,
         )

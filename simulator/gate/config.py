@@ -13,9 +13,9 @@ keeps the two equal. Why they are what they are:
     A regression must also be large: at least 5% in the harmful direction.
     Half of the 10% the gate is validated to catch, so that a true 10%
     change, measured with noise, still clears it nearly always.
-``resamples = 400``
-    The test reads a standard error off the resamples, which a few hundred
-    fix to within a few percent; more cost time in proportion.
+``permutations = 400``
+    The test reads a standard error off the permutations, which a few
+    hundred fix to within a few percent; more cost time in proportion.
 ``block_s = 60``
     Latency blocks of one simulated minute, the time series' own step:
     longer than a queue's busy period at a sane load, short enough to give
@@ -61,10 +61,10 @@ class GateConfig:
         a regression (0.05 is 5%).
     percentiles
         Latency percentiles compared per endpoint.
-    resamples
-        Bootstrap resamples per run and endpoint.
+    permutations
+        Permutations of paired blocks per endpoint.
     block_s
-        Block length of the latency bootstrap, in simulated seconds.
+        Block length for latency, in simulated seconds.
     throughput_block_s
         Block length for throughput, whose per-minute counts follow the
         day's demand profile and so need longer blocks.
@@ -76,10 +76,10 @@ class GateConfig:
     min_tail
         A percentile is compared only where each side has at least this
         many requests beyond it (p99 then needs 2,500 requests): the
-        bootstrap of a percentile with a handful of samples beyond it
-        understates its noise.
+        spread of a percentile with a handful of samples beyond it is
+        too coarse to judge it by.
     seed
-        Seed of the bootstrap, so that the gate's verdict is repeatable.
+        Seed of the permutations, so that the gate's verdict is repeatable.
     deterministic
         Patterns (``fnmatch`` over dotted paths such as
         ``kpis.on_time_ratio``) of figures compared exactly.
@@ -98,7 +98,7 @@ class GateConfig:
     alpha: float = 0.01
     min_effect: float = 0.05
     percentiles: tuple[float, ...] = (50.0, 95.0, 99.0)
-    resamples: int = 400
+    permutations: int = 400
     block_s: float = 60.0
     throughput_block_s: float = 600.0
     min_samples: int = 100
@@ -132,7 +132,7 @@ class GateConfig:
                 self.percentiles,
                 "must be one or more numbers in (0, 100)",
             )
-        for name in ("resamples", "min_samples", "min_blocks", "min_tail"):
+        for name in ("permutations", "min_samples", "min_blocks", "min_tail"):
             if getattr(self, name) < 2:
                 raise InputError(
                     source, name, getattr(self, name), "must be >= 2"
@@ -167,7 +167,7 @@ LAYOUT: dict[str, dict[str, str]] = {
         "alpha": "alpha",
         "min_effect": "min_effect",
         "percentiles": "percentiles",
-        "resamples": "resamples",
+        "permutations": "permutations",
         "block_s": "block_s",
         "throughput_block_s": "throughput_block_s",
         "min_samples": "min_samples",

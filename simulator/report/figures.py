@@ -138,7 +138,8 @@ def latency_distribution(run: Run, endpoint: str, baseline: Run | None) -> str:
 
 def _panel(title: str, unit: str) -> tuple[Figure, Axes]:
     with _style():
-        figure = Figure(figsize=(7.5, 2.2), layout="constrained")
+        figure = Figure(figsize=(7.5, 2.2))
+        figure.subplots_adjust(left=0.09, right=0.78, bottom=0.24, top=0.86)
         axes = figure.add_subplot()
     axes.set_title(title, loc="left", fontsize=10)
     axes.set_ylabel(unit)

@@ -27,7 +27,7 @@ h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 .verdict.fail { background: #fbe4e2; color: #8c1d13; }
 .verdict.none { background: #eef0f3; color: #333; }
 table { border-collapse: collapse; margin: 0.6em 0; }
-th, td { padding: 0.25em 0.7em; text-align: right;
+th, td { padding: 0.25em 0.7em; text-align: right; white-space: nowrap;
          border-bottom: 1px solid #eee; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f6f7f9; }
