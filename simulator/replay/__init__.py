@@ -1,0 +1,1 @@
+"""Replay of the public meal-delivery routing benchmark."""
