@@ -37,7 +37,12 @@ class InvalidRequestError(EngineError, ValueError):
         self.field = field
         self.value = value
         self.rule = rule
-        super().__init__(f"{field} = {value!r}: {rule}")
+        # The parts are the arguments, so that the error survives being
+        # re-raised from them (SimPy does so) and pickled.
+        super().__init__(field, value, rule)
+
+    def __str__(self) -> str:
+        return f"{self.field} = {self.value!r}: {self.rule}"
 
 
 class InfeasiblePlanError(EngineError):
@@ -54,9 +59,10 @@ class InfeasiblePlanError(EngineError):
     def __init__(self, backend: str, violations: list[str]) -> None:
         self.backend = backend
         self.violations = violations
-        shown = "; ".join(violations[:5])
-        more = len(violations) - 5
+        super().__init__(backend, violations)
+
+    def __str__(self) -> str:
+        shown = "; ".join(self.violations[:5])
+        more = len(self.violations) - 5
         suffix = f" (and {more} more)" if more > 0 else ""
-        super().__init__(
-            f"plan from {backend!r} is infeasible: {shown}{suffix}"
-        )
+        return f"plan from {self.backend!r} is infeasible: {shown}{suffix}"

@@ -79,6 +79,8 @@ def dispatch_request(
         )
         locations[start.id] = start
         onboard = _onboard_at_leg_end(driver)
+        load = sum(orders[o].arrival.quantity for o in onboard)
+        free_at = max(now, driver.free_at)
         committed = (
             () if reoptimize else tuple(sorted(driver.assigned() - onboard))
         )
@@ -88,9 +90,11 @@ def dispatch_request(
             Vehicle(
                 id=driver.id,
                 start=start.id,
-                capacity=max(driver.plan.capacity, len(onboard)),
-                shift_start=max(now, driver.free_at),
-                shift_end=max(driver.plan.shift_end, now),
+                capacity=max(driver.plan.capacity, load),
+                shift_start=free_at,
+                # A leg may end after the shift: the route then carries
+                # its load home late, and takes nothing new.
+                shift_end=max(driver.plan.shift_end, free_at),
                 onboard=tuple(sorted(onboard)),
                 committed=committed,
             )

@@ -35,8 +35,13 @@ class InputError(SimulatorError):
         self.path = path
         self.value = value
         self.allowed = allowed
-        where = f"{self.source}: {path}" if path else self.source
-        super().__init__(f"{where}: {value!r}: {allowed}")
+        # The parts are the arguments, so that the error survives being
+        # re-raised from them (SimPy does so) and pickled.
+        super().__init__(source, path, value, allowed)
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.path}" if self.path else self.source
+        return f"{where}: {self.value!r}: {self.allowed}"
 
 
 class ScenarioError(InputError):

@@ -464,18 +464,18 @@ def _e_divisive() -> tuple[Any, Any]:
     """E-Divisive and the package's seeding context, imported on use so
     that the rest of the harness works without the package."""
     try:
-        from signal_processing_algorithms.determinism import (  # type: ignore[import-untyped]
+        from signal_processing_algorithms.determinism import (
             deterministic_numpy_random,
         )
-        from signal_processing_algorithms.energy_statistics.energy_statistics import (  # type: ignore[import-untyped]  # noqa: E501
-            e_divisive,
+        from signal_processing_algorithms.energy_statistics import (
+            energy_statistics,
         )
     except ImportError:
         raise SimulatorError(
             "change points need signal-processing-algorithms: pip install "
-            "--no-deps signal-processing-algorithms more-itertools structlog"
+            "--no-deps signal-processing-algorithms"
         ) from None
-    return e_divisive, deterministic_numpy_random
+    return energy_statistics.e_divisive, deterministic_numpy_random
 
 
 def _cell(value: float | None) -> str:

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import logging
 import math
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np

@@ -288,8 +288,11 @@ class InsertionSolver:
             bound = np.flatnonzero(owner == v)
             if not len(bound):
                 continue
+            # Deliveries of what is on board go in first: until they are
+            # in the route, its initial load leaves no room to pick up.
             due = problem.early[2 * bound + 1]
-            for o in bound[np.argsort(due, kind="stable")]:
+            picked = ~problem.routable[2 * bound]
+            for o in bound[np.lexsort((due, ~picked))]:
                 state = _RouteState.of(problem, v, routes[v], np.inf)
                 if problem.routable[2 * o]:
                     _, i, j = _pair_insertions(

@@ -217,7 +217,12 @@ def _value_at(
     ordered: np.ndarray, repeats: np.ndarray, rank: np.ndarray
 ) -> np.ndarray:
     """The value at each 0-based ``rank`` of each row's repeated sample."""
-    index = (repeats[:, None, :] <= rank[:, :, None]).sum(axis=2)
+    index = np.array(
+        [
+            np.searchsorted(row, ranks, side="right")
+            for row, ranks in zip(repeats, rank, strict=True)
+        ]
+    )
     return np.asarray(ordered[np.minimum(index, len(ordered) - 1)])
 
 
