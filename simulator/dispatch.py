@@ -1,11 +1,18 @@
 """The dispatcher's two halves: a question for the engine from the state
 of the city, and the engine's plan applied back to it.
 
-Each epoch the dispatcher sends the engine every open order and every
-online driver. A driver starts where its current leg ends, when it ends,
-with what it will then carry on board; those orders are bound to it. With
-re-optimization on, orders assigned but not yet picked up may move to
-another driver; with it off, they are bound to theirs as committed.
+Each epoch the dispatcher sends the engine the open orders (the oldest
+first, at most a configured number) and every online driver. A driver
+starts where its current leg ends, when it ends, with what it will then
+carry on board; those orders are bound to it. With re-optimization on,
+orders assigned but not yet picked up may move to another driver; with
+it off, they are bound to theirs as committed.
+
+The engine minimises travel time, which alone would chain order after
+order onto the driver already nearby while others wait idle. So each
+driver's shift in the question ends a rolling horizon after it is next
+free: it takes only what it can finish by then, and the rest waits for
+a later round, when drivers have moved on.
 
 .. note::
    The engine plans with hard delivery windows. An order's window in
@@ -17,6 +24,7 @@ another driver; with it off, they are bound to theirs as committed.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from engine.model import (
@@ -30,9 +38,9 @@ from engine.model import (
 from simulator.state import OrderStatus, Task
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
-    from engine.model import Plan
+    from engine.model import Plan, Stop
     from engine.travel import TravelTimes
     from simulator.state import DriverState, OrderState
 
@@ -49,6 +57,8 @@ def dispatch_request(
     options: Options,
     reoptimize: bool,
     service_s: tuple[float, float] = (0.0, 0.0),
+    max_orders: int | None = None,
+    horizon_s: float = math.inf,
 ) -> Request | None:
     """The engine's question at ``now``, or None when there is nothing
     to decide (no open order)."""
@@ -62,6 +72,8 @@ def dispatch_request(
             and not _heading_to(order, drivers)
         )
     ]
+    if max_orders is not None and len(free) > max_orders:
+        free = sorted(free, key=lambda order: order.created_s)[:max_orders]
     if not free:
         return None
     online = [
@@ -94,7 +106,9 @@ def dispatch_request(
                 shift_start=free_at,
                 # A leg may end after the shift: the route then carries
                 # its load home late, and takes nothing new.
-                shift_end=max(driver.plan.shift_end, free_at),
+                shift_end=max(
+                    min(driver.plan.shift_end, free_at + horizon_s), free_at
+                ),
                 onboard=tuple(sorted(onboard)),
                 committed=committed,
             )
@@ -136,46 +150,53 @@ def apply_plan(
     plan: Plan,
     orders: Mapping[str, OrderState],
     drivers: Mapping[str, DriverState],
+    vehicle_ids: Iterable[str],
 ) -> list[DriverState]:
-    """Give each driver its route from ``plan``; returns the drivers that
-    have work now and had none, so that they can be woken.
+    """Give each driver of the question its route from ``plan``; returns
+    the drivers that have work now and had none, so that they can be
+    woken.
 
-    Stops already served, or for orders cancelled meanwhile, are dropped;
-    an order the plan leaves unassigned goes back to open unless a
-    driver carries it.
+    The plan answers the question asked at the start of the epoch, and
+    the city moved on while the engine worked: a stop is kept only if it
+    can still be done by that driver (an order picked up or claimed by
+    another driver meanwhile, served, or cancelled is dropped). A driver
+    of the question without a route keeps only the deliveries of what it
+    carries; an order no driver is to pick up any more goes back to open.
     """
-    planned: set[str] = set()
+    routes = {route.vehicle_id: route for route in plan.routes}
+    asked = [drivers[vehicle_id] for vehicle_id in vehicle_ids]
+    before = {
+        task.order_id
+        for driver in asked
+        for task in driver.tasks
+        if task.is_pickup
+    }
+    claimed: set[str] = set()
     woken = []
-    for route in plan.routes:
-        driver = drivers[route.vehicle_id]
-        tasks = [
-            Task(stop.order_id, stop.kind)
-            for stop in route.stops
-            if _still_to_do(stop.order_id, stop.kind, driver, orders)
-        ]
-        for task in tasks:
-            planned.add(task.order_id)
-        _keep_onboard(driver, tasks)
+    for driver in asked:
+        route = routes.get(driver.id)
+        stops = route.stops if route is not None else ()
+        tasks = _tasks(driver, stops, orders, drivers)
         idle = not driver.tasks and driver.leg is None
         driver.tasks = tasks
         for task in tasks:
-            order = orders[task.order_id]
-            if task.is_pickup and order.status is not OrderStatus.PICKED:
+            if task.is_pickup:
+                order = orders[task.order_id]
                 if order.status is OrderStatus.OPEN:
                     order.assigned_s = now
                 order.status = OrderStatus.ASSIGNED
                 order.driver = driver.id
+                claimed.add(order.id)
         if idle and tasks:
             woken.append(driver)
 
-    for unassigned in plan.unassigned:
-        order = orders[unassigned.order_id]
-        if (
-            order.status is OrderStatus.ASSIGNED
-            and unassigned.order_id not in planned
-            and not _heading_to(order, drivers)
+    for order_id in sorted(before - claimed):
+        order = orders[order_id]
+        if order.status is OrderStatus.ASSIGNED and not _heading_to(
+            order, drivers
         ):
-            _release(order, drivers)
+            order.status = OrderStatus.OPEN
+            order.driver = None
     return woken
 
 
@@ -192,37 +213,46 @@ def release_driver(
     driver.tasks = [task for task in driver.tasks if not task.is_pickup]
 
 
-def _release(order: OrderState, drivers: Mapping[str, DriverState]) -> None:
-    if order.driver is not None:
-        driver = drivers[order.driver]
-        driver.tasks = [t for t in driver.tasks if t.order_id != order.id]
-    order.status = OrderStatus.OPEN
-    order.driver = None
-
-
-def _still_to_do(
-    order_id: str,
-    kind: StopKind,
+def _tasks(
     driver: DriverState,
+    stops: Iterable[Stop],
     orders: Mapping[str, OrderState],
-) -> bool:
-    if driver.leg == Task(order_id, kind):
-        return False
-    order = orders[order_id]
-    if kind is StopKind.PICKUP:
-        return order.status in (OrderStatus.OPEN, OrderStatus.ASSIGNED)
-    return order.status is not OrderStatus.DELIVERED and (
-        order.status is not OrderStatus.CANCELLED
-    )
-
-
-def _keep_onboard(driver: DriverState, tasks: list[Task]) -> None:
+    drivers: Mapping[str, DriverState],
+) -> list[Task]:
+    """The stops of a route that ``driver`` can still do, in order, then
+    the deliveries of anything it carries that the route left out."""
+    carried = _onboard_at_leg_end(driver)
+    listed: set[str] = set()
+    tasks = []
+    for stop in stops:
+        task = Task(stop.order_id, stop.kind)
+        if driver.leg == task:
+            continue
+        if task.is_pickup:
+            order = orders[stop.order_id]
+            if driver.online and _can_pick(order, driver, drivers):
+                tasks.append(task)
+                carried.add(order.id)
+        elif stop.order_id in carried and stop.order_id not in listed:
+            tasks.append(task)
+            listed.add(stop.order_id)
     # A driver never drops what it carries, whatever a plan says.
-    listed = {t.order_id for t in tasks if not t.is_pickup}
-    leg = driver.leg
-    for order_id in sorted(driver.onboard - listed):
-        if leg is None or leg != Task(order_id, StopKind.DELIVERY):
+    for order_id in sorted(carried - listed):
+        if driver.leg != Task(order_id, StopKind.DELIVERY):
             tasks.append(Task(order_id, StopKind.DELIVERY))
+    return tasks
+
+
+def _can_pick(
+    order: OrderState,
+    driver: DriverState,
+    drivers: Mapping[str, DriverState],
+) -> bool:
+    if order.status is OrderStatus.OPEN:
+        return True
+    return order.status is OrderStatus.ASSIGNED and (
+        order.driver == driver.id or not _heading_to(order, drivers)
+    )
 
 
 def _onboard_at_leg_end(driver: DriverState) -> set[str]:

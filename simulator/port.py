@@ -4,8 +4,15 @@ A request reaches the engine at its arrival instant, and the engine runs
 for real there and then; its measured wall time, plus any latency that
 is modelled rather than spent (the advisor's), is the request's service
 time. The request then queues for one of the scenario's engine workers
-(a :class:`simpy.Resource`) and holds it for that service time. The
-sample recorded is the wait plus the service time, with its breakdown.
+and holds it for that service time. The sample recorded is the wait plus
+the service time, with its breakdown.
+
+Requests are served first come, first served, and each one's service
+time is known when it arrives, so the queue needs no SimPy process: a
+heap of the instants at which each worker becomes free gives every
+request's start as ``max(arrival, earliest free worker)``, exactly what
+a FIFO :class:`simpy.Resource` of that capacity would give, at the cost
+of one heap operation instead of several events per request.
 
 .. note::
    The engine computes at the arrival instant, before the queueing
@@ -18,14 +25,17 @@ sample recorded is the wait plus the service time, with its breakdown.
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-import simpy
+from simulator.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Callable
+
+    import simpy
 
     from simulator.recorder import Recorder
 
@@ -55,10 +65,21 @@ class EnginePort:
         recorder: Recorder,
         extra_service_s: float = 0.0,
     ) -> None:
+        if workers < 1:
+            raise InputError(
+                "scenario", "engine.workers", workers, "must be >= 1"
+            )
         self.env = env
-        self.workers = simpy.Resource(env, capacity=workers)
+        self.workers = workers
         self.recorder = recorder
         self.extra_service_s = extra_service_s
+        self._free_at = [0.0] * workers
+        """When each worker is next free: a heap."""
+
+    def busy(self) -> int:
+        """Workers serving (or committed to) a request now."""
+        now = self.env.now
+        return sum(1 for free_at in self._free_at if free_at > now)
 
     def serve(
         self,
@@ -81,24 +102,20 @@ class EnginePort:
             value = work()
         except Exception:
             spent = time.perf_counter() - began
-            self.env.process(
-                self._occupy(
-                    endpoint, arrival, spent, self.extra_service_s, "error", ""
-                )
+            self._occupy(
+                endpoint, arrival, spent, self.extra_service_s, "error", ""
             )
             raise
         spent = time.perf_counter() - began
 
         extra = self.extra_service_s + (modelled(value) if modelled else 0.0)
-        self.env.process(
-            self._occupy(
-                endpoint,
-                arrival,
-                spent,
-                extra,
-                outcome(value) if outcome else "ok",
-                cache(value) if cache else "",
-            )
+        self._occupy(
+            endpoint,
+            arrival,
+            spent,
+            extra,
+            outcome(value) if outcome else "ok",
+            cache(value) if cache else "",
         )
         return Served(value, spent, extra)
 
@@ -110,11 +127,15 @@ class EnginePort:
         modelled: float,
         outcome: str,
         cache: str,
-    ) -> Generator[simpy.Event, None, None]:
-        with self.workers.request() as turn:
-            yield turn
-            wait = self.env.now - arrival
-            yield self.env.timeout(compute + modelled)
+    ) -> None:
+        start = max(arrival, self._free_at[0])
+        heapq.heapreplace(self._free_at, start + compute + modelled)
         self.recorder.sample(
-            endpoint, arrival, wait, compute, modelled, outcome, cache
+            endpoint,
+            arrival,
+            start - arrival,
+            compute,
+            modelled,
+            outcome,
+            cache,
         )

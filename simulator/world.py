@@ -242,7 +242,10 @@ class World:
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         order = self.orders[task.order_id]
-        if task.is_pickup and order.status is not OrderStatus.ASSIGNED:
+        if task.is_pickup and (
+            order.status is not OrderStatus.ASSIGNED
+            or order.driver != driver.id
+        ):
             return
         target = order.pickup if task.is_pickup else order.delivery
         node = int(self.times.nodes([target])[0])
@@ -309,6 +312,8 @@ class World:
                 ),
                 config.reoptimize,
                 (config.pickup_service_s, config.delivery_service_s),
+                config.max_orders_per_solve,
+                config.horizon_s,
             )
             self._epoch += 1
             if request is None:
@@ -324,9 +329,14 @@ class World:
             # modelled part of the latency, which is deterministic.
             if served.modelled_s > 0:
                 yield env.timeout(served.modelled_s)
-            for driver in apply_plan(
-                env.now, served.value.plan, self.orders, self.drivers
-            ):
+            woken = apply_plan(
+                env.now,
+                served.value.plan,
+                self.orders,
+                self.drivers,
+                [vehicle.id for vehicle in request.vehicles],
+            )
+            for driver in woken:
                 if driver.wake is not None and not driver.wake.triggered:
                     driver.wake.succeed()
 

@@ -60,6 +60,11 @@ class DispatchConfig(Section):
     """At most this many pending orders go into one solve, the oldest
     first; the rest wait for the next round."""
 
+    horizon_s: Positive = 1800.0
+    """Rolling horizon: a driver is offered only the work it can finish
+    within this many seconds of its next free moment; the rest waits for
+    a later round (seconds)."""
+
     pickup_service_s: NonNegative = 120.0
     """Time a driver spends at the merchant to pick an order up
     (seconds)."""

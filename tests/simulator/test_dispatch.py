@@ -1,0 +1,202 @@
+"""Tests of the dispatcher's question and of plans applied to the city."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.model import (
+    Location,
+    Options,
+    Plan,
+    Route,
+    SolveStats,
+    Stop,
+    StopKind,
+)
+from engine.travel import Euclidean
+from simulator.demand import Merchant, OrderArrival
+from simulator.dispatch import apply_plan, dispatch_request
+from simulator.fleet import DriverPlan
+from simulator.state import DriverState, OrderState, OrderStatus, Task
+
+PICKUP, DELIVERY = StopKind.PICKUP, StopKind.DELIVERY
+
+SHOP = Merchant("m1", Location("m1", 0.0, 0.0), "z1")
+
+
+def _order(order_id: str, created: float = 0.0) -> OrderState:
+    arrival = OrderArrival(
+        id=order_id,
+        time=created,
+        merchant=SHOP,
+        customer=Location(f"c{order_id}", 500.0, 0.0),
+        prep_s=60.0,
+        sla_s=1800.0,
+        patience_s=900.0,
+        quantity=1,
+    )
+    return OrderState(arrival)
+
+
+def _driver(driver_id: str, x: float = 100.0) -> DriverState:
+    start = Location(f"s{driver_id}", x, 0.0)
+    plan = DriverPlan(driver_id, start, 0.0, 36000.0, 4, 1.0)
+    return DriverState(plan, start, 0, online=True)
+
+
+def _plan(*routes: tuple[str, list[tuple[str, StopKind]]]) -> Plan:
+    return Plan(
+        routes=tuple(
+            Route(
+                vehicle_id,
+                tuple(
+                    Stop(order_id, kind, "x", 0.0, 0.0, 0.0, 0)
+                    for order_id, kind in stops
+                ),
+                0.0,
+                0.0,
+            )
+            for vehicle_id, stops in routes
+        ),
+        unassigned=(),
+        cost=0.0,
+        stats=SolveStats("heuristic", 0, 0.0),
+    )
+
+
+def test_plan_assigns_open_orders_and_wakes_idle_drivers() -> None:
+    """An open order on a driver's route becomes assigned to it, with
+    its assignment time, and the idle driver is woken."""
+    orders = {"o1": _order("o1")}
+    drivers = {"d1": _driver("d1")}
+
+    woken = apply_plan(
+        30.0,
+        _plan(("d1", [("o1", PICKUP), ("o1", DELIVERY)])),
+        orders,
+        drivers,
+        ["d1"],
+    )
+
+    assert woken == [drivers["d1"]]
+    assert drivers["d1"].tasks == [Task("o1", PICKUP), Task("o1", DELIVERY)]
+    assert orders["o1"].status is OrderStatus.ASSIGNED
+    assert orders["o1"].driver == "d1"
+    assert orders["o1"].assigned_s == 30.0
+
+
+def test_stale_plan_never_gives_an_order_to_two_drivers() -> None:
+    """A driver that set off to pick an order up while the engine was
+    planning keeps it, even though the plan gives it to another driver:
+    the other gets neither its pickup nor its delivery."""
+    orders = {"o1": _order("o1")}
+    d1, d2 = _driver("d1"), _driver("d2")
+    drivers = {"d1": d1, "d2": d2}
+    orders["o1"].status = OrderStatus.ASSIGNED
+    orders["o1"].driver = "d1"
+    d1.leg = Task("o1", PICKUP)
+    d1.tasks = [Task("o1", DELIVERY)]
+
+    apply_plan(
+        60.0,
+        _plan(("d2", [("o1", PICKUP), ("o1", DELIVERY)])),
+        orders,
+        drivers,
+        ["d1", "d2"],
+    )
+
+    assert d2.tasks == []
+    assert d1.tasks == [Task("o1", DELIVERY)]
+    assert orders["o1"].driver == "d1"
+
+
+def test_driver_without_a_route_gives_back_its_pickups() -> None:
+    """A driver of the question that the plan leaves without a route
+    keeps the deliveries of what it carries and gives back orders it
+    was only going to fetch; those go back to open."""
+    orders = {"o1": _order("o1"), "o2": _order("o2")}
+    d1 = _driver("d1")
+    drivers = {"d1": d1}
+    orders["o1"].status = OrderStatus.PICKED
+    orders["o1"].driver = "d1"
+    orders["o2"].status = OrderStatus.ASSIGNED
+    orders["o2"].driver = "d1"
+    d1.onboard = {"o1"}
+    d1.tasks = [Task("o2", PICKUP), Task("o1", DELIVERY), Task("o2", DELIVERY)]
+
+    apply_plan(90.0, _plan(), orders, drivers, ["d1"])
+
+    assert d1.tasks == [Task("o1", DELIVERY)]
+    assert orders["o2"].status is OrderStatus.OPEN
+    assert orders["o2"].driver is None
+
+
+def test_reassigned_order_moves_to_the_new_driver() -> None:
+    """An order assigned but not yet fetched moves to the driver the
+    new plan gives it to, and leaves the old driver's tasks."""
+    orders = {"o1": _order("o1")}
+    d1, d2 = _driver("d1"), _driver("d2")
+    drivers = {"d1": d1, "d2": d2}
+    orders["o1"].status = OrderStatus.ASSIGNED
+    orders["o1"].driver = "d1"
+    d1.tasks = [Task("o1", PICKUP), Task("o1", DELIVERY)]
+
+    apply_plan(
+        60.0,
+        _plan(("d2", [("o1", PICKUP), ("o1", DELIVERY)])),
+        orders,
+        drivers,
+        ["d1", "d2"],
+    )
+
+    assert d1.tasks == []
+    assert d2.tasks == [Task("o1", PICKUP), Task("o1", DELIVERY)]
+    assert orders["o1"].driver == "d2"
+    assert orders["o1"].status is OrderStatus.ASSIGNED
+
+
+def test_question_takes_the_oldest_orders_first() -> None:
+    """With more open orders than a solve may take, the question holds
+    the oldest ones."""
+    orders = {
+        f"o{k}": _order(f"o{k}", created=float(10 - k)) for k in range(5)
+    }
+    drivers = {"d1": _driver("d1")}
+
+    request = dispatch_request(
+        100.0,
+        orders,
+        drivers,
+        Euclidean(speed=10.0),
+        Options(work_limit=10),
+        reoptimize=False,
+        max_orders=2,
+    )
+
+    assert request is not None
+    assert sorted(order.id for order in request.orders) == ["o3", "o4"]
+
+
+@pytest.mark.parametrize(
+    ("horizon_s", "expected"), [(600.0, 700.0), (1e9, 36000.0)]
+)
+def test_shift_in_the_question_ends_at_the_horizon(
+    horizon_s: float, expected: float
+) -> None:
+    """A driver's shift in the question ends a horizon after it is next
+    free, or at its real end when that comes first."""
+    orders = {"o1": _order("o1")}
+    drivers = {"d1": _driver("d1")}
+
+    request = dispatch_request(
+        100.0,
+        orders,
+        drivers,
+        Euclidean(speed=10.0),
+        Options(work_limit=10),
+        reoptimize=False,
+        horizon_s=horizon_s,
+    )
+
+    assert request is not None
+    assert request.vehicles[0].shift_end == expected
