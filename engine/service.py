@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.advisor import Advisor, AdvisorConfig, Outcome
-from engine.cache import CacheConfig, Caches, Lookup, canonical, fingerprint
+from engine.cache import CacheConfig, Caches, Lookup, canonical_fingerprint
 from engine.codec import plan_from_dict
 from engine.errors import InvalidRequestError
 from engine.model import StopKind
@@ -209,8 +209,9 @@ class Service:
         review: list[Outcome] = []
 
         with watch.time("cache"):
-            solvable = canonical(request, self.config.cache.precision)
-            key = fingerprint(solvable, self.config.cache.precision)
+            solvable, key = canonical_fingerprint(
+                request, self.config.cache.precision
+            )
 
         def compute() -> dict[str, Any]:
             plan = self._solve(solvable, watch)

@@ -132,6 +132,10 @@ class World:
         self._waiting: set[str] = set()
         """Merchants with orders not yet picked up."""
         self._active: list[str] = []
+        self._online_list: list[DriverState] | None = None
+        self._batch_questions: dict[
+            str, tuple[tuple[tuple[str, ...], float], Request]
+        ] = {}
         self._epoch = 0
         self._started = False
 
@@ -210,7 +214,18 @@ class World:
             self._waiting.discard(merchant)
 
     def _online_drivers(self) -> int:
-        return sum(1 for d in self.drivers.values() if d.online)
+        return len(self._online())
+
+    def _online(self) -> list[DriverState]:
+        # Drivers go on and off far less often than requests come, so
+        # the list is kept until one does.
+        if self._online_list is None:
+            self._online_list = [d for d in self.drivers.values() if d.online]
+        return self._online_list
+
+    def _set_online(self, driver: DriverState, online: bool) -> None:
+        driver.online = online
+        self._online_list = None
 
     # Drivers.
 
@@ -219,12 +234,12 @@ class World:
         plan = driver.plan
         if plan.shift_start > env.now:
             yield env.timeout(plan.shift_start - env.now)
-        driver.online = not driver.offline_fault
+        self._set_online(driver, not driver.offline_fault)
         driver.free_at = env.now
 
         while True:
             if env.now >= plan.shift_end and driver.online:
-                driver.online = False
+                self._set_online(driver, False)
                 release_driver(driver, self.orders)
             if not driver.tasks:
                 if not driver.online and env.now >= plan.shift_end:
@@ -373,7 +388,7 @@ class World:
         )
 
     def _send_location(self) -> None:
-        online = [d for d in self.drivers.values() if d.online]
+        online = self._online()
         if not online:
             return
         driver = online[int(self._api.integers(len(online)))]
@@ -401,17 +416,22 @@ class World:
     def _batch_request(self, merchant: Merchant) -> Request | None:
         # A merchant's question: how would a few couriers leaving now
         # deliver my orders not yet picked up? It names no clock time, so
-        # it repeats (and hits the cache) until the orders change.
-        pending = sorted(self._unpicked[merchant.id])
+        # it repeats (and hits the cache) until the orders change; the
+        # question itself is kept until then too.
+        pending = tuple(sorted(self._unpicked[merchant.id]))
         if not pending:
             return None
+        multiplier = self.city.multiplier(self.env.now)
+        asked = self._batch_questions.get(merchant.id)
+        if asked is not None and asked[0] == (pending, multiplier):
+            return asked[1]
         config = self.scenario.api
         home = Location(f"m:{merchant.id}", *_xy(merchant.location))
         customers = [
             Location(f"c:{order_id}", *_xy(self.orders[order_id].delivery))
             for order_id in pending
         ]
-        return Request(
+        request = Request(
             locations=(home, *customers),
             orders=tuple(
                 Order(
@@ -426,12 +446,14 @@ class World:
                 Vehicle(f"courier-{k}", home.id, config.batch_capacity)
                 for k in range(config.batch_couriers)
             ),
-            travel=TimedTravel(self.times, self.city.multiplier(self.env.now)),
+            travel=TimedTravel(self.times, multiplier),
             options=Options(
                 work_limit=config.batch_work_limit,
                 backend=self.scenario.dispatch.backend,
             ),
         )
+        self._batch_questions[merchant.id] = ((pending, multiplier), request)
+        return request
 
     # Faults and the monitor.
 
@@ -451,13 +473,13 @@ class World:
         count = round(fault.share * len(online))
         chosen = [self.drivers[i] for i in online[:count]]
         for driver in chosen:
-            driver.online = False
+            self._set_online(driver, False)
             driver.offline_fault = True
             release_driver(driver, self.orders)
         yield self.env.timeout(fault.end_s - self.env.now)
         for driver in chosen:
             driver.offline_fault = False
-            driver.online = self.env.now < driver.plan.shift_end
+            self._set_online(driver, self.env.now < driver.plan.shift_end)
 
     def _monitor(self) -> Generator[simpy.Event, Any, None]:
         while True:

@@ -10,6 +10,7 @@ answers and reference data, in memory or in Redis.
         MemoryBackend                  TTL + LRU + bounds in entries, bytes
         RedisBackend                   namespaced keys, TTL kept by Redis
     canonical, fingerprint             the cache key of a request
+    canonical_fingerprint              both at once
 """
 
 from engine.cache.base import (
@@ -24,7 +25,11 @@ from engine.cache.base import (
 from engine.cache.caches import Caches
 from engine.cache.config import LAYERS, CacheConfig, LayerConfig
 from engine.cache.encoding import decode_json, encode_json, json_codec
-from engine.cache.fingerprint import canonical, fingerprint
+from engine.cache.fingerprint import (
+    canonical,
+    canonical_fingerprint,
+    fingerprint,
+)
 from engine.cache.layer import CacheLayer
 from engine.cache.memory import MemoryBackend
 from engine.cache.redis_backend import RedisBackend, connect, redis_namespace
@@ -45,6 +50,7 @@ __all__ = [
     "NullHooks",
     "RedisBackend",
     "canonical",
+    "canonical_fingerprint",
     "connect",
     "decode_json",
     "encode_json",

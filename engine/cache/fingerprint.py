@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import json
 import math
@@ -45,7 +46,25 @@ def canonical(request: Request, precision: int) -> Request:
     orders each vehicle has on board or committed; coordinates are
     rounded to ``precision`` decimals. Everything else is kept.
     """
-    locations, orders, vehicles = _canonical_parts(request, precision)
+    return _assemble(request, _canonical_parts(request, precision))
+
+
+def fingerprint(request: Request, precision: int) -> str:
+    """A hex digest of :func:`canonical` of ``request``: 32 characters."""
+    return _digest(request, _canonical_parts(request, precision))
+
+
+def canonical_fingerprint(
+    request: Request, precision: int
+) -> tuple[Request, str]:
+    """:func:`canonical` and :func:`fingerprint` of ``request`` at once,
+    for the price of one canonical form."""
+    parts = _canonical_parts(request, precision)
+    return _assemble(request, parts), _digest(request, parts)
+
+
+def _assemble(request: Request, parts: Parts) -> Request:
+    locations, orders, vehicles = parts
     if (
         locations == request.locations
         and orders == request.orders
@@ -61,9 +80,8 @@ def canonical(request: Request, precision: int) -> Request:
     )
 
 
-def fingerprint(request: Request, precision: int) -> str:
-    """A hex digest of :func:`canonical` of ``request``: 32 characters."""
-    locations, orders, vehicles = _canonical_parts(request, precision)
+def _digest(request: Request, parts: Parts) -> str:
+    locations, orders, vehicles = parts
     document = {
         "version": FINGERPRINT_VERSION,
         "locations": [_plain(location) for location in locations],
@@ -91,37 +109,50 @@ def _canonical_parts(request: Request, precision: int) -> Parts:
 
     locations = tuple(
         sorted(
-            (
-                Location(
-                    location.id,
-                    _round(location.x, precision),
-                    _round(location.y, precision),
-                )
-                for location in request.locations
-            ),
+            (_rounded(location, precision) for location in request.locations),
             key=lambda location: location.id,
         )
     )
     orders = tuple(sorted(request.orders, key=lambda order: order.id))
     vehicles = tuple(
         sorted(
-            (
-                replace(
-                    vehicle,
-                    onboard=tuple(sorted(vehicle.onboard)),
-                    committed=tuple(sorted(vehicle.committed)),
-                )
-                for vehicle in request.vehicles
-            ),
+            (_sorted_bound(vehicle) for vehicle in request.vehicles),
             key=lambda vehicle: vehicle.id,
         )
     )
     return locations, orders, vehicles
 
 
+def _rounded(location: Location, precision: int) -> Location:
+    # Most locations are canonical already, and are kept as they are.
+    x = _round(location.x, precision)
+    y = _round(location.y, precision)
+    if _same(x, location.x) and _same(y, location.y):
+        return location
+    return Location(location.id, x, y)
+
+
+def _same(rounded: float, value: float) -> bool:
+    # A negative zero equals zero, but is not canonical.
+    return rounded == value and (value != 0 or math.copysign(1.0, value) > 0)
+
+
+def _sorted_bound(vehicle: Vehicle) -> Vehicle:
+    onboard = tuple(sorted(vehicle.onboard))
+    committed = tuple(sorted(vehicle.committed))
+    if onboard == vehicle.onboard and committed == vehicle.committed:
+        return vehicle
+    return replace(vehicle, onboard=onboard, committed=committed)
+
+
 def _round(coordinate: float, precision: int) -> float:
     # Adding zero turns a negative zero into zero.
     return round(float(coordinate), precision) + 0.0
+
+
+@functools.cache
+def _names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))
 
 
 def _plain(value: Any) -> Any:
@@ -141,7 +172,6 @@ def _plain(value: Any) -> Any:
         return [_plain(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            field.name: _plain(getattr(value, field.name))
-            for field in dataclasses.fields(value)
+            name: _plain(getattr(value, name)) for name in _names(type(value))
         }
     raise TypeError(f"cannot fingerprint {type(value).__name__}: {value!r}")
