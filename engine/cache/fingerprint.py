@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     Parts = tuple[tuple[Location, ...], tuple[Order, ...], tuple[Vehicle, ...]]
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 """Part of every digest; raised whenever the encoding below changes."""
 
 
@@ -92,7 +92,7 @@ def _digest(request: Request, parts: Parts) -> str:
     }
     # The text is only digested, never read back, so an unbounded time
     # may be spelled Infinity.
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(document, separators=(",", ":"))
     digest = hashlib.blake2b(text.encode(), digest_size=16, person=b"barq")
     return digest.hexdigest()
 
@@ -150,8 +150,13 @@ def _round(coordinate: float, precision: int) -> float:
     return round(float(coordinate), precision) + 0.0
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 @functools.cache
-def _names(kind: type) -> tuple[str, ...]:
+def _names(kind: Any) -> tuple[str, ...]:
+    if not dataclasses.is_dataclass(kind):
+        raise TypeError(f"cannot fingerprint a {kind.__name__}")
     return tuple(field.name for field in dataclasses.fields(kind))
 
 
@@ -160,18 +165,19 @@ def _plain(value: Any) -> Any:
 
     A number that is a whole number is written as an integer, so that
     ``0`` and ``0.0``, which the model treats as equal, cannot give two
-    fingerprints; other floats are written exactly (``repr``).
+    fingerprints; other floats are written exactly (``repr``). A
+    dataclass is the list of its fields in declared order.
     """
-    if value is None or isinstance(value, bool | str | int):
-        return value.value if isinstance(value, enum.Enum) else value
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer():
-            return int(value)
+    kind: Any = type(value)
+    if kind is float:
+        # Infinity and NaN are not whole numbers.
+        return int(value) if value.is_integer() else value
+    if kind in _SCALARS:
         return value
-    if isinstance(value, tuple | list):
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else float(value)
+    if kind is tuple or kind is list:
         return [_plain(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            name: _plain(getattr(value, name)) for name in _names(type(value))
-        }
-    raise TypeError(f"cannot fingerprint {type(value).__name__}: {value!r}")
+    return [_plain(getattr(value, name)) for name in _names(kind)]
