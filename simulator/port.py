@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
     import simpy
 
+    from engine.model import Request
+    from engine.service import Optimized, Service
     from simulator.recorder import Recorder
 
 T = TypeVar("T")
@@ -119,6 +121,20 @@ class EnginePort:
         )
         return Served(value, spent, extra)
 
+    def optimize(
+        self, endpoint: str, service: Service, request: Request
+    ) -> Served[Optimized]:
+        """Serve ``service.optimize(request)``: its outcome is
+        ``fallback`` where the plan is the heuristic's fallback, and its
+        modelled latency the advisor's."""
+        return self.serve(
+            endpoint,
+            lambda: service.optimize(request),
+            modelled=_modelled,
+            outcome=_plan_outcome,
+            cache=_lookup,
+        )
+
     def _occupy(
         self,
         endpoint: str,
@@ -139,3 +155,15 @@ class EnginePort:
             outcome,
             cache,
         )
+
+
+def _modelled(optimized: Optimized) -> float:
+    return optimized.modelled_s
+
+
+def _plan_outcome(optimized: Optimized) -> str:
+    return "fallback" if optimized.plan.stats.fallback else "ok"
+
+
+def _lookup(optimized: Optimized) -> str:
+    return optimized.cache.value

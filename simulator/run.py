@@ -25,9 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from simulator import machine
+from simulator.replay.simulate import ReplayWorld
 from simulator.results import (
     SCHEMA,
     advisor_figures,
@@ -114,16 +113,20 @@ def simulate(
 
     seed = scenario.seed if seed is None else seed
     started = datetime.now(UTC)
-    streams = random_streams(seed)
-    workload = build_workload(scenario, streams)
-    world = World(
-        scenario,
-        workload,
-        streams,
-        lambda clock, recorder, rng: build_service(
-            scenario, clock, recorder, rng
-        ),
-    )
+    world: World | ReplayWorld
+    if scenario.replay is not None:
+        world = ReplayWorld(scenario, seed)
+    else:
+        streams = random_streams(seed)
+        workload = build_workload(scenario, streams)
+        world = World(
+            scenario,
+            workload,
+            streams,
+            lambda clock, recorder, rng: build_service(
+                scenario, clock, recorder, rng
+            ),
+        )
 
     began = time.perf_counter()
     step = max(scenario.duration_s / 100.0, 60.0)
@@ -143,13 +146,14 @@ def simulate(
 
 
 def write_run(
-    world: World,
+    world: World | ReplayWorld,
     out: Path,
     seed: int,
     started: datetime,
     wall_s: float,
 ) -> dict[str, Any]:
-    """Write the run directory of a finished world."""
+    """Write the run directory of a finished world (a city, or a replay
+    of a benchmark instance)."""
     from simulator.scenario import scenario_hash
 
     scenario = world.scenario
@@ -158,13 +162,13 @@ def write_run(
 
     samples = world.recorder.samples()
     samples.to_parquet(out / "samples.parquet", index=False)
-    orders = order_table(_orders_frame(world))
+    orders = order_table(world.orders_frame())
     orders.to_parquet(out / "orders.parquet", index=False)
     series = timeseries(samples, world.recorder, simulated_s)
     series.to_parquet(out / "timeseries.parquet", index=False)
 
     details = machine.describe()
-    busy, shift = _driver_time(world, simulated_s)
+    busy, shift = world.driver_time(simulated_s)
     caches = world.service.caches.stats()
     results: dict[str, Any] = {
         "schema": SCHEMA,
@@ -197,51 +201,31 @@ def write_run(
             for f in scenario.faults
         ],
     }
+    if isinstance(world, ReplayWorld):
+        results["replay"] = world.write_solution(out)
     (out / "results.json").write_text(
         json.dumps(results, indent=2, allow_nan=False) + "\n"
     )
     return results
 
 
-def _orders_frame(world: World) -> pd.DataFrame:
-    orders = list(world.orders.values())
-    return pd.DataFrame(
-        {
-            "order_id": [o.id for o in orders],
-            "created_s": [o.created_s for o in orders],
-            "assigned_s": [o.assigned_s for o in orders],
-            "picked_s": [o.picked_s for o in orders],
-            "delivered_s": [o.delivered_s for o in orders],
-            "cancelled_s": [o.cancelled_s for o in orders],
-            "due_s": [o.promised_s for o in orders],
-        }
-    )
-
-
-def _driver_time(world: World, simulated_s: float) -> tuple[float, float]:
-    busy = sum(d.busy_s for d in world.drivers.values())
-    shift = sum(
-        max(min(d.plan.shift_end, simulated_s) - d.plan.shift_start, 0.0)
-        for d in world.drivers.values()
-    )
-    return busy, shift
-
-
-def _evictions(world: World) -> dict[str, int]:
+def _evictions(world: World | ReplayWorld) -> dict[str, int]:
     totals: dict[str, int] = {}
     for (layer, _), count in world.recorder.cache_evictions.items():
         totals[layer] = totals.get(layer, 0) + count
     return totals
 
 
-def _show_progress(world: World, until: float, wall_s: float) -> None:
+def _show_progress(
+    world: World | ReplayWorld, until: float, wall_s: float
+) -> None:
     hours, rest = divmod(int(until), 3600)
     recent = world.recorder.recent_p95()
     p95 = f"{1e3 * recent:.1f} ms" if recent is not None else "-"
     sys.stderr.write(
         f"\r{hours:02d}:{rest // 60:02d} simulated / "
         f"{world.scenario.duration_s / 3600:.0f} h, "
-        f"{len(world.orders)} orders, p95 {p95}, "
+        f"{world.placed} orders, p95 {p95}, "
         f"{until / max(wall_s, 1e-9):.0f}x   "
     )
     sys.stderr.flush()

@@ -29,6 +29,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import simpy
 
 from engine.model import Location, Options, Order, Request, Vehicle
@@ -41,7 +42,7 @@ from simulator.travel import NodeTimes, TimedTravel
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
-    from engine.service import Optimized, Service
+    from engine.service import Service
     from simulator.city import City
     from simulator.demand import Merchant, OrderArrival
     from simulator.fleet import DriverPlan
@@ -178,6 +179,37 @@ class World:
         for fault in self.scenario.faults:
             env.process(self._fault(fault))
         env.process(self._monitor())
+
+    @property
+    def placed(self) -> int:
+        """Orders placed so far."""
+        return len(self.orders)
+
+    def orders_frame(self) -> pd.DataFrame:
+        """Every order placed so far, its life in simulated seconds."""
+        orders = list(self.orders.values())
+        return pd.DataFrame(
+            {
+                "order_id": [o.id for o in orders],
+                "created_s": [o.created_s for o in orders],
+                "assigned_s": [o.assigned_s for o in orders],
+                "picked_s": [o.picked_s for o in orders],
+                "delivered_s": [o.delivered_s for o in orders],
+                "cancelled_s": [o.cancelled_s for o in orders],
+                "due_s": [o.promised_s for o in orders],
+            }
+        )
+
+    def driver_time(self, simulated_s: float) -> tuple[float, float]:
+        """Seconds drivers spent driving and serving stops, and seconds
+        of their shifts up to ``simulated_s``."""
+        drivers = self.drivers.values()
+        busy = sum(d.busy_s for d in drivers)
+        shift = sum(
+            max(min(d.plan.shift_end, simulated_s) - d.plan.shift_start, 0.0)
+            for d in drivers
+        )
+        return busy, shift
 
     # Orders.
 
@@ -333,13 +365,7 @@ class World:
             self._epoch += 1
             if request is None:
                 continue
-            served = self.port.serve(
-                "dispatch",
-                partial(self.service.optimize, request),
-                modelled=_modelled,
-                outcome=_plan_outcome,
-                cache=_lookup,
-            )
+            served = self.port.optimize("dispatch", self.service, request)
             # The plan takes effect once the advisor has answered: the
             # modelled part of the latency, which is deterministic.
             if served.modelled_s > 0:
@@ -405,13 +431,7 @@ class World:
         request = self._batch_request(self._merchants[merchant])
         if request is None:
             return
-        self.port.serve(
-            "batch_plan",
-            lambda: self.service.optimize(request),
-            modelled=_modelled,
-            outcome=_plan_outcome,
-            cache=_lookup,
-        )
+        self.port.optimize("batch_plan", self.service, request)
 
     def _batch_request(self, merchant: Merchant) -> Request | None:
         # A merchant's question: how would a few couriers leaving now
@@ -485,18 +505,6 @@ class World:
         while True:
             self.recorder.snapshot(len(self._active), self._online_drivers())
             yield self.env.timeout(60.0)
-
-
-def _modelled(optimized: Optimized) -> float:
-    return optimized.modelled_s
-
-
-def _plan_outcome(optimized: Optimized) -> str:
-    return "fallback" if optimized.plan.stats.fallback else "ok"
-
-
-def _lookup(optimized: Optimized) -> str:
-    return optimized.cache.value
 
 
 def _xy(location: Location) -> tuple[float, float]:
