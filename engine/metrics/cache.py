@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
     from prometheus_client import CollectorRegistry
 
+OPERATIONS = ("get", "set", "delete", "flush", "stats", "encode", "decode")
+"""The cache operations whose failures are counted."""
+
 
 class CacheMetrics:
     """The cache layers' hooks (:class:`~engine.cache.CacheHooks`) as
@@ -22,9 +25,9 @@ class CacheMetrics:
     Give an instance as ``hooks`` to :meth:`engine.cache.Caches.build`.
     The size of a layer is not an event; whoever owns the caches sets
     it with :meth:`set_size`, for example before each scrape. Every
-    look-up result, eviction reason and degraded flag of ``layers``
-    exists from the start at zero, so that ratios and rates over them
-    have data before the first event.
+    look-up result, eviction reason, failed operation and degraded flag
+    of ``layers`` exists from the start at zero, so that ratios and
+    rates over them have data before the first event.
     """
 
     def __init__(
@@ -83,12 +86,16 @@ class CacheMetrics:
                 self.lookups.labels(layer, result.value)
             for reason in EvictionReason:
                 self.evictions.labels(layer, reason.value)
+            for operation in OPERATIONS:
+                self.errors.labels(layer, operation)
             self.degraded.labels(layer).set(0)
         for layer in layers:
             for result in Lookup:
                 self.lookups.labels(layer, result.value)
             for reason in EvictionReason:
                 self.evictions.labels(layer, reason.value)
+            for operation in OPERATIONS:
+                self.errors.labels(layer, operation)
             self.degraded.labels(layer).set(0)
 
     def on_lookup(self, layer: str, result: Lookup, size: int) -> None:
