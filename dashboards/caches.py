@@ -95,6 +95,19 @@ def dashboard() -> Dashboard:
         )
         .with_panel(
             graph(
+                "Bytes stored",
+                "Bytes of encoded values written to each layer per "
+                "second: the write load a shared Redis carries.",
+                "Bps",
+                Query(
+                    "sum by (layer) (rate(barq_cache_stored_bytes_total"
+                    f"[{WINDOW}]))",
+                    "{{layer}}",
+                ),
+            )
+        )
+        .with_panel(
+            graph(
                 "Cache entries",
                 "Live entries in each layer's backend in use.",
                 "short",
