@@ -4,9 +4,6 @@ and the Pushgateway client."""
 from __future__ import annotations
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 import pytest
@@ -20,9 +17,6 @@ from engine.metrics import (
     labelled,
     push,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 
 def test_labelled_adds_labels_to_every_sample() -> None:
@@ -128,41 +122,16 @@ def test_server_serves_the_registry() -> None:
         httpx.get(server.url, timeout=1)
 
 
-class _Gateway(BaseHTTPRequestHandler):
-    """Keeps each push's method, path and body."""
-
-    received: ClassVar[list[tuple[str, str, str]]] = []
-
-    def do_PUT(self) -> None:
-        length = int(self.headers["Content-Length"])
-        body = self.rfile.read(length).decode()
-        self.received.append(("PUT", self.path, body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
-@pytest.fixture
-def gateway() -> Iterator[str]:
-    """A stand-in Pushgateway on a free local port."""
-    _Gateway.received.clear()
-    server = HTTPServer(("127.0.0.1", 0), _Gateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_push_replaces_the_group_of_the_run(gateway: str) -> None:
+def test_push_replaces_the_group_of_the_run(
+    pushgateway: tuple[str, list[tuple[str, str, str]]],
+) -> None:
     """A push is one PUT to the job's group keyed by the grouping
     labels, with the registry's samples as its body."""
+    url, received = pushgateway
     registry = CollectorRegistry()
     RequestMetrics(registry).observe("eta", "ok", 0.01)
-    push(gateway, registry, "barq_simulate", {"run": "r1", "scenario": "s"})
-    [(method, path, body)] = _Gateway.received
+    push(url, registry, "barq_simulate", {"run": "r1", "scenario": "s"})
+    [(method, path, body)] = received
     assert method == "PUT"
     assert path == "/metrics/job/barq_simulate/run/r1/scenario/s"
     assert "barq_request_duration_seconds_count" in body
