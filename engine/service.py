@@ -46,6 +46,7 @@ __all__ = [
     "PlanStore",
     "Service",
     "ServiceConfig",
+    "ServiceHooks",
 ]
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,18 @@ class PlanStore(Protocol):
         ...
 
 
+class ServiceHooks(Protocol):
+    """Receives what the service does; only an adapter makes metrics of
+    it. Called from the thread that served the request; must be quick
+    and must not raise."""
+
+    def on_solve(self, backend: str, fallback: bool, seconds: float) -> None:
+        """A request was solved in ``seconds`` of wall time by
+        ``backend`` (the heuristic, with ``fallback`` true, when the
+        chosen backend failed)."""
+        ...
+
+
 class _Stopwatch:
     """Wall seconds per stage, accumulated."""
 
@@ -181,12 +194,14 @@ class Service:
         advisor: Advisor | None = None,
         store: PlanStore | None = None,
         config: ServiceConfig | None = None,
+        hooks: ServiceHooks | None = None,
     ) -> None:
         self.clock = clock
         self.caches = caches
         self.advisor = advisor
         self.store = store
         self.config = config or ServiceConfig()
+        self.hooks = hooks
 
     @classmethod
     def build(
@@ -196,11 +211,12 @@ class Service:
         advisor: Advisor | None = None,
         store: PlanStore | None = None,
         caches: Caches | None = None,
+        hooks: ServiceHooks | None = None,
     ) -> Service:
         """A service with caches built from ``config`` unless given."""
         if caches is None:
             caches = Caches.build(config.cache, clock)
-        return cls(clock, caches, advisor, store, config)
+        return cls(clock, caches, advisor, store, config, hooks)
 
     def optimize(self, request: Request) -> Optimized:
         """Plan ``request``, from the cache when it was planned before."""
@@ -277,7 +293,11 @@ class Service:
 
     def _solve(self, request: Request, watch: _Stopwatch) -> Plan:
         with watch.time("solve"):
-            return solve(request, self.config.solver)
+            plan = solve(request, self.config.solver)
+        if self.hooks is not None:
+            stats = plan.stats
+            self.hooks.on_solve(stats.backend, stats.fallback, stats.wall_s)
+        return plan
 
     def _review(
         self, request: Request, plan: Plan, watch: _Stopwatch

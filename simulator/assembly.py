@@ -3,7 +3,7 @@
 The simulator uses the engine's public parts only: :class:`Caches` built
 from the scenario's cache mapping, the :class:`Advisor` with a modelled
 backend whose outage and slowness windows are the scenario's LLM faults,
-and :class:`Service` over both. The recorder is the hooks of both.
+and :class:`Service` over both. The recorder is the hooks of all three.
 
 Redis loss is simulated, not staged: inside a ``redis_down`` window each
 layer's shared backend answers as an unreachable server would (with
@@ -152,6 +152,7 @@ def build_service(
         caches,
         advisor,
         config=ServiceConfig(cache=cache_config(scenario), advisor=config),
+        hooks=recorder,
     )
 
 

@@ -2,10 +2,11 @@
 
 Everything a run reports is computed from what the recorder holds: one
 sample per request (endpoint, arrival, wait, service, outcome and the
-breakdown of the service time), advisor outcomes and cache look-ups with
-the simulated second they happened, and a snapshot of active orders and
-drivers every simulated minute. Nothing is aggregated while the run goes;
-:mod:`simulator.results` turns the raw record into figures.
+breakdown of the service time), advisor outcomes, solves and cache
+look-ups with the simulated second they happened, and a snapshot of
+active orders and drivers every simulated minute. Nothing is aggregated
+while the run goes; :mod:`simulator.results` turns the raw record into
+figures.
 """
 
 from __future__ import annotations
@@ -54,7 +55,14 @@ class Recorder:
     )
     """Look-ups per ``(minute, layer, result)``."""
     cache_evictions: Counter[tuple[str, str]] = field(default_factory=Counter)
-    cache_errors: Counter[str] = field(default_factory=Counter)
+    cache_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Failed cache operations per ``(layer, operation)``."""
+    cache_stored: Counter[str] = field(default_factory=Counter)
+    """Bytes handed to each layer's backend."""
+    solve_events: list[tuple[float, str, bool, float]] = field(
+        default_factory=list
+    )
+    """``(time, backend, fallback, wall seconds)`` per solve."""
     degraded_events: list[tuple[float, str, bool]] = field(
         default_factory=list
     )
@@ -75,6 +83,13 @@ class Recorder:
         self._samples.append(
             (endpoint, arrival, wait, compute, outcome, cache, modelled)
         )
+
+    def samples_since(self, first: int) -> list[tuple[str, str, float]]:
+        """``(endpoint, outcome, latency)`` of every request recorded
+        from the ``first``-th on, in the order they were answered."""
+        return [
+            (s[0], s[4], s[2] + s[3] + s[6]) for s in self._samples[first:]
+        ]
 
     @property
     def sample_count(self) -> int:
@@ -125,7 +140,8 @@ class Recorder:
             (self.clock.now(), active_orders, active_drivers)
         )
 
-    # Engine hooks: the cache's and the advisor's, in simulated time.
+    # Engine hooks: the cache's, the advisor's and the service's, in
+    # simulated time.
 
     def on_lookup(self, layer: str, result: Lookup, size: int) -> None:
         """A cache look-up, counted per simulated minute."""
@@ -133,7 +149,8 @@ class Recorder:
         self.cache_lookups[minute, layer, result.value] += 1
 
     def on_set(self, layer: str, size: int) -> None:
-        """A value stored; the layers keep their own totals."""
+        """A value stored: its bytes, counted per layer."""
+        self.cache_stored[layer] += size
 
     def on_eviction(
         self, layer: str, reason: EvictionReason, size: int
@@ -144,8 +161,8 @@ class Recorder:
     def on_error(
         self, layer: str, operation: str, error: BaseException
     ) -> None:
-        """A cache backend error, counted per layer."""
-        self.cache_errors[layer] += 1
+        """A cache backend error, counted per layer and operation."""
+        self.cache_errors[layer, operation] += 1
 
     def on_degraded(self, layer: str, degraded: bool) -> None:
         """A layer lost or regained its shared backend."""
@@ -160,6 +177,12 @@ class Recorder:
     def on_breaker(self, state: BreakerState) -> None:
         """The advisor's circuit breaker changed state."""
         self.breaker_events.append((self.clock.now(), state.value))
+
+    def on_solve(self, backend: str, fallback: bool, seconds: float) -> None:
+        """The engine solved a request."""
+        self.solve_events.append(
+            (self.clock.now(), backend, fallback, seconds)
+        )
 
 
 def _dtype(column: str) -> str:

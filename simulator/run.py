@@ -6,6 +6,8 @@
     samples.parquet     one row per request
     orders.parquet      one row per order, its life in simulated seconds
     timeseries.parquet  one row per simulated minute
+    metrics.om          the run's metrics every simulated minute, as
+                        OpenMetrics for backfilling Prometheus
 
 :func:`simulate_replications` runs seeds ``seed .. seed+n-1`` in worker
 processes, each into ``rep-<seed>/``, and writes a top-level
@@ -37,6 +39,7 @@ from simulator.results import (
     throughput,
     timeseries,
 )
+from simulator.telemetry import MetricsOptions, observing
 from simulator.world import Workload, World, random_streams
 
 if TYPE_CHECKING:
@@ -106,9 +109,11 @@ def simulate(
     out: Path,
     seed: int | None = None,
     progress: bool = False,
+    metrics: MetricsOptions | None = None,
 ) -> dict[str, Any]:
     """Run one replication of ``scenario`` and write its run directory
-    into ``out``; returns the results document."""
+    into ``out``; returns the results document. ``metrics`` says where
+    else the run's metrics go (:mod:`simulator.telemetry`)."""
     from simulator.assembly import build_service
 
     seed = scenario.seed if seed is None else seed
@@ -128,19 +133,25 @@ def simulate(
             ),
         )
 
-    began = time.perf_counter()
-    step = max(scenario.duration_s / 100.0, 60.0)
-    until = 0.0
-    while until < scenario.duration_s:
-        until = min(until + step, scenario.duration_s)
-        world.run(until)
-        if progress:
-            _show_progress(world, until, time.perf_counter() - began)
-    wall_s = time.perf_counter() - began
+    options = metrics or MetricsOptions()
+    with observing(world, out, started, options) as telemetry:
+        began = time.perf_counter()
+        step = max(scenario.duration_s / 100.0, 60.0)
+        until = 0.0
+        while until < scenario.duration_s:
+            until = min(until + step, scenario.duration_s)
+            world.run(until)
+            if progress:
+                _show_progress(world, until, time.perf_counter() - began)
+        wall_s = time.perf_counter() - began
+        telemetry.refresh()
     if progress:
         sys.stderr.write("\n")
 
     results = write_run(world, out, seed, started, wall_s)
+    telemetry.write(out)
+    if options.push_url is not None:
+        telemetry.push(options.push_url, results["run"]["git_revision"])
     log.info("run %s: %.0f simulated s in %.1f wall s", out, until, wall_s)
     return results
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterator
 
     import pluggy
 
@@ -43,3 +45,29 @@ def pytest_runtest_makereport(
         report.longrepr = (
             f"skipped, but BARQ_REQUIRE_SERVICES=1 requires it: {reason}"
         )
+
+
+@pytest.fixture
+def pushgateway() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
+    """A stand-in Pushgateway on a free local port: its URL, and the
+    ``(method, path, body)`` of every push it received."""
+    received: list[tuple[str, str, str]] = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            length = int(self.headers["Content-Length"])
+            body = self.rfile.read(length).decode()
+            received.append(("PUT", self.path, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", received
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.errors import InputError
 from simulator.run import simulate, simulate_replications
 from simulator.scenario import load_scenario
+from simulator.telemetry import MetricsOptions
 
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
@@ -76,6 +78,26 @@ def register(
         help="do not write report.html and summary.md",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--serve-metrics",
+        type=_port,
+        metavar="PORT",
+        help="serve the run's metrics on http://127.0.0.1:PORT/metrics "
+        "while it runs",
+    )
+    parser.add_argument(
+        "--push",
+        metavar="URL",
+        help="push the run's final metrics to the Pushgateway at URL, "
+        "grouped by scenario, run and git revision",
+    )
+    parser.add_argument(
+        "--metrics-start",
+        type=_instant,
+        metavar="ISO-8601",
+        help="the instant simulated second 0 maps onto in metrics.om "
+        "(default: yesterday, UTC, at the scenario's start hour)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -84,13 +106,28 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
     out = args.out or default_run_directory(scenario, seed)
+    metrics = MetricsOptions(args.serve_metrics, args.push, args.metrics_start)
     if args.replications > 1:
+        if metrics != MetricsOptions():
+            raise InputError(
+                "--replications",
+                "",
+                args.replications,
+                "must be 1 with --serve-metrics, --push or --metrics-start",
+            )
         results = simulate_replications(
             scenario, out, seed, args.replications, args.executor
         )
     else:
+        if args.serve_metrics is not None:
+            print(
+                f"metrics at http://127.0.0.1:{args.serve_metrics}/metrics",
+                flush=True,
+            )
         progress = not args.quiet and sys.stderr.isatty()
-        results = simulate(scenario, out, seed, progress=progress)
+        results = simulate(
+            scenario, out, seed, progress=progress, metrics=metrics
+        )
     print(_summary(scenario, results))
     if not args.no_report:
         _report(out)
@@ -150,3 +187,25 @@ def _at_least_one(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
     return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an integer"
+        ) from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} must be in 1..65535")
+    return value
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO-8601 instant"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
