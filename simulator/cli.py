@@ -26,7 +26,7 @@ from simulator.bench.solver import (
     run_benchmark,
     write_json,
 )
-from simulator.commands import simulate
+from simulator.commands import gate, history, report, simulate
 from simulator.errors import SimulatorError
 from simulator.example import example_request
 from simulator.standin import StandInServer
@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     _solver_options(solver)
 
     simulate.register(commands)
+    report.register(commands)
+    gate.register(commands)
+    history.register(commands)
 
     advisor = commands.add_parser("advisor", help="the fleet advisor")
     advisor_actions = advisor.add_subparsers(dest="action", required=True)
