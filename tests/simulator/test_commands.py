@@ -275,3 +275,21 @@ def test_history_in_postgresql(tmp_path: Path, capsys: Capture) -> None:
             connection.execute(
                 f"DELETE FROM {RUNS_TABLE} WHERE scenario = %s", (scenario,)
             )
+
+
+def test_committed_smoke_baseline_is_of_the_current_scenario() -> None:
+    """reports/baselines/smoke reads back and was run from the smoke
+    scenario as committed now (same hash, same seed), so CI's gate
+    against it compares like with like; a change to smoke.yaml must
+    refresh it (reports/baselines/README.md)."""
+    from simulator.runs import load_run
+    from simulator.scenario import load_scenario, scenario_hash
+
+    baseline = load_run(ROOT / "reports" / "baselines" / "smoke")
+    scenario = load_scenario(SMOKE)
+
+    assert baseline.results["scenario"]["file_hash"] == scenario_hash(
+        scenario
+    )
+    assert baseline.seeds == (scenario.seed,)
+    assert baseline.figure("run", "simulated_s") == scenario.duration_s
