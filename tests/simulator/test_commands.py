@@ -288,8 +288,6 @@ def test_committed_smoke_baseline_is_of_the_current_scenario() -> None:
     baseline = load_run(ROOT / "reports" / "baselines" / "smoke")
     scenario = load_scenario(SMOKE)
 
-    assert baseline.results["scenario"]["file_hash"] == scenario_hash(
-        scenario
-    )
+    assert baseline.results["scenario"]["file_hash"] == scenario_hash(scenario)
     assert baseline.seeds == (scenario.seed,)
     assert baseline.figure("run", "simulated_s") == scenario.duration_s
