@@ -26,7 +26,14 @@ from simulator.bench.solver import (
     run_benchmark,
     write_json,
 )
-from simulator.commands import dashboards, metrics, simulate
+from simulator.commands import (
+    dashboards,
+    gate,
+    history,
+    metrics,
+    report,
+    simulate,
+)
 from simulator.errors import SimulatorError
 from simulator.example import example_request
 from simulator.standin import StandInServer
@@ -170,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.register(commands)
     metrics.register(commands)
     dashboards.register(commands)
+    report.register(commands)
+    gate.register(commands)
+    history.register(commands)
 
     advisor = commands.add_parser("advisor", help="the fleet advisor")
     advisor_actions = advisor.add_subparsers(dest="action", required=True)

@@ -77,11 +77,23 @@ class EnginePort:
         self.extra_service_s = extra_service_s
         self._free_at = [0.0] * workers
         """When each worker is next free: a heap."""
+        self._starts: list[float] = []
+        """When requests not yet begun will begin: a heap."""
+        self._ends: list[float] = []
+        """When requests not yet answered will be: a heap."""
 
     def busy(self) -> int:
-        """Workers serving (or committed to) a request now."""
+        """Workers serving a request now."""
         now = self.env.now
         return sum(1 for free_at in self._free_at if free_at > now)
+
+    def waiting(self) -> int:
+        """Requests arrived and waiting for a worker now."""
+        return len(_after(self._starts, self.env.now))
+
+    def in_flight(self) -> int:
+        """Requests arrived and not yet answered now."""
+        return len(_after(self._ends, self.env.now))
 
     def serve(
         self,
@@ -145,7 +157,12 @@ class EnginePort:
         cache: str,
     ) -> None:
         start = max(arrival, self._free_at[0])
-        heapq.heapreplace(self._free_at, start + compute + modelled)
+        end = start + compute + modelled
+        heapq.heapreplace(self._free_at, end)
+        if start > arrival:
+            heapq.heappush(_after(self._starts, arrival), start)
+        if end > arrival:
+            heapq.heappush(_after(self._ends, arrival), end)
         self.recorder.sample(
             endpoint,
             arrival,
@@ -167,3 +184,10 @@ def _plan_outcome(optimized: Optimized) -> str:
 
 def _lookup(optimized: Optimized) -> str:
     return optimized.cache.value
+
+
+def _after(instants: list[float], now: float) -> list[float]:
+    """``instants``, a heap, without those at or before ``now``."""
+    while instants and instants[0] <= now:
+        heapq.heappop(instants)
+    return instants

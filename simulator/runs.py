@@ -158,6 +158,16 @@ class Run:
         return tuple(sorted(self.results["endpoints"]))
 
     @property
+    def has_storage(self) -> bool:
+        """Whether the run had durable storage attached.
+
+        ``storage`` is null in ``results.json`` for a run without it (a
+        simulation does not attach storage yet); its figures are then
+        absent, not zero.
+        """
+        return isinstance(self.results["storage"], dict)
+
+    @property
     def targets(self) -> dict[str, Any]:
         """The scenario's targets, or an empty mapping."""
         targets = self.results.get("targets")
@@ -314,11 +324,20 @@ def _check_fields(file: Path, results: dict[str, Any]) -> None:
         if value is missing:
             raise InputError(file, dotted, "missing", "a required field")
 
-    for section in ("endpoints", "caches", "storage", "kpis"):
+    for section in ("endpoints", "caches", "kpis"):
         if not isinstance(results[section], dict):
             raise InputError(
                 file, section, results[section], "must be a mapping"
             )
+    if results["storage"] is not None and not isinstance(
+        results["storage"], dict
+    ):
+        raise InputError(
+            file,
+            "storage",
+            results["storage"],
+            "must be a mapping, or null for a run without storage",
+        )
     for name, figures in results["endpoints"].items():
         where = f"endpoints.{name}"
         if not isinstance(figures, dict):

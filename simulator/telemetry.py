@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from engine.cache import CacheBackend, CacheLayer
     from engine.metrics import CollectorRegistry
+    from simulator.replay.simulate import ReplayWorld
     from simulator.scenario import Scenario
     from simulator.state import OrderState
     from simulator.world import World
@@ -91,7 +92,10 @@ def run_labels(scenario: Scenario, out: Path) -> dict[str, str]:
 
 @contextmanager
 def observing(
-    world: World, out: Path, started: datetime, options: MetricsOptions
+    world: World | ReplayWorld,
+    out: Path,
+    started: datetime,
+    options: MetricsOptions,
 ) -> Iterator[Telemetry]:
     """A :class:`Telemetry` attached to ``world``, served on
     ``options.serve_port`` until the block ends."""
@@ -128,7 +132,10 @@ class Telemetry:
     """
 
     def __init__(
-        self, world: World, labels: dict[str, str], start: float
+        self,
+        world: World | ReplayWorld,
+        labels: dict[str, str],
+        start: float,
     ) -> None:
         self.world = world
         self.labels: Mapping[str, str] = dict(labels)
@@ -225,9 +232,9 @@ class Telemetry:
             requests.observe(endpoint, outcome, latency)
         self._samples = recorder.sample_count
 
-        workers = self.world.port.workers
-        requests.set_in_flight(workers.count + len(workers.queue))
-        requests.set_workers(workers.count, int(workers.capacity))
+        port = self.world.port
+        requests.set_in_flight(port.in_flight())
+        requests.set_workers(port.busy(), port.workers)
 
     def _engine(self, now: float) -> None:
         recorder = self.world.recorder

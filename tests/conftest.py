@@ -71,3 +71,30 @@ def pushgateway() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+"""The repository root."""
+
+SMOKE_SCENARIO = REPOSITORY / "scenarios" / "smoke.yaml"
+"""The small scenario the real-run tests simulate."""
+
+SMOKE_DURATION_S = 1800
+"""Simulated seconds of the shared smoke run: half the scenario's hour,
+long enough for orders to be delivered, short enough for a test."""
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run directory: ``scenarios/smoke.yaml`` simulated for
+    :data:`SMOKE_DURATION_S` seconds, once per session. Tests must not
+    change it; copy it to alter it."""
+    from simulator.run import simulate
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(
+        SMOKE_SCENARIO, [f"duration_s={SMOKE_DURATION_S}"]
+    )
+    out = tmp_path_factory.mktemp("smoke") / "run"
+    simulate(scenario, out)
+    return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from simulator.errors import InputError
 from simulator.gate.compare import Finding, compare, threshold_findings
 from simulator.gate.config import GateConfig, load_config
-from simulator.runs import load_run
+from simulator.runs import RESULTS, load_run
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,6 +53,7 @@ def gate_command(
     candidate: Path,
     config: Path | None,
     confirm: Callable[[], tuple[Path, Path]] | None = None,
+    deterministic_only: bool = False,
 ) -> int:
     """Run the gate on two run directories, print why, return the exit code.
 
@@ -69,10 +71,26 @@ def gate_command(
         regression then fails the gate only if the same figure regresses
         again. Thresholds and deterministic figures are not re-run: the
         first do not depend on a pairing, the second cannot change.
+    deterministic_only
+        Compare only the figures a seed fixes: no statistics, no
+        thresholds, no re-run. Such a gate cannot be moved by a noisy or
+        a different machine, which suits CI against a committed
+        baseline; it is bad input (exit 2) when the runs' seeds or
+        scenario files differ, since nothing would then be compared.
     """
     try:
         settings = GateConfig() if config is None else load_config(config)
+        if deterministic_only:
+            settings = replace(
+                settings,
+                thresholds=False,
+                check_statistical=False,
+                check_deterministic=True,
+                confirm=False,
+            )
         findings = _compare_paths(baseline, candidate, settings)
+        if deterministic_only:
+            _require_deterministic(candidate, findings)
         suspects = _statistical_failures(findings)
         if suspects and confirm is not None and settings.confirm:
             log.info(
@@ -113,6 +131,18 @@ def _compare_paths(
 ) -> list[Finding]:
     rng = np.random.default_rng(settings.seed)
     return compare(load_run(baseline), load_run(candidate), settings, rng)
+
+
+def _require_deterministic(candidate: Path, findings: list[Finding]) -> None:
+    if not any(f.kind == "deterministic" for f in findings):
+        reasons = "; ".join(f.message for f in findings) or "no figures"
+        raise InputError(
+            candidate / RESULTS,
+            "scenario",
+            reasons,
+            "a deterministic gate needs runs of the same scenario file "
+            "and seeds",
+        )
 
 
 def _statistical_failures(findings: list[Finding]) -> set[str]:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from engine.model import Plan, Request
     from engine.service import Service
     from simulator.scenario import Scenario
+    from simulator.state import DriverState, OrderState
 
 
 class ReplayWorld:
@@ -75,6 +76,12 @@ class ReplayWorld:
             self.recorder,
             scenario.engine.extra_service_s,
         )
+        self.orders: dict[str, OrderState] = {}
+        """No city orders: a replay's orders live in its instance, so
+        the live city metrics stay empty and its run directory holds
+        its figures."""
+        self.drivers: dict[str, DriverState] = {}
+        """No city drivers, for the same reason."""
         self._process = self.env.process(
             replay_process(
                 self.env,

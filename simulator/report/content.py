@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from simulator.runs import Estimate, Run
 
 
+NO_STORAGE = "not attached in this run"
+"""What the report shows for the storage figures of a run whose
+``results.json`` holds ``storage: null``."""
+
+
 @dataclass(frozen=True)
 class Table:
     """A titled table of formatted cells.
@@ -224,14 +229,21 @@ def _systems(run: Run, baseline: Run | None) -> Table:
     )
     for q in ("p50", "p95", "p99"):
         rows.append((f"advisor latency {q}", ("advisor", "latency", q), "s"))
-    rows += [
-        ("storage writes", ("storage", "writes"), ""),
-        ("storage batches", ("storage", "batches"), ""),
-        ("storage errors", ("storage", "errors"), ""),
-    ]
-    for q in ("p50", "p95", "p99"):
-        rows.append((f"storage query {q}", ("storage", "query", q), "s"))
+    if run.has_storage:
+        rows += [
+            ("storage writes", ("storage", "writes"), ""),
+            ("storage batches", ("storage", "batches"), ""),
+            ("storage errors", ("storage", "errors"), ""),
+        ]
+        for q in ("p50", "p95", "p99"):
+            rows.append((f"storage query {q}", ("storage", "query", q), "s"))
     table = _figure_table("Caches, advisor, storage", rows, run, baseline)
+    if not run.has_storage:
+        cells = ["storage", NO_STORAGE]
+        if baseline is not None:
+            base = "" if baseline.has_storage else NO_STORAGE
+            cells += [base, ""]
+        table.add(*cells)
     rate = error_rate_of(run)
     cells = ["request error rate", _estimate(rate, "ratio")]
     if baseline is not None:
@@ -318,7 +330,11 @@ def _value(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "s":
-        return f"{value * 1000:.1f} ms" if abs(value) < 1 else f"{value:.3g} s"
+        if abs(value) >= 1:
+            return f"{value:.3g} s"
+        if abs(value) >= 1e-3 or value == 0:
+            return f"{value * 1000:.1f} ms"
+        return f"{value * 1e6:.1f} µs"
     if unit == "ratio":
         return f"{value:.1%}"
     if unit == "B":

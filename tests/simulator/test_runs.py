@@ -180,3 +180,33 @@ def test_replication_directory_must_exist(tmp_path: Path) -> None:
         load_run(path)
 
     assert caught.value.path == "replications[1].dir"
+
+
+def test_real_smoke_run_without_storage_is_read(smoke_run: Path) -> None:
+    """A run the simulation wrote, with ``storage: null``, reads back:
+    no storage, no storage figures, and endpoint counts and percentiles
+    that are those of its samples."""
+    run = load_run(smoke_run)
+
+    assert run.results["storage"] is None
+    assert not run.has_storage
+    assert not any(name.startswith("storage") for name in run.figures())
+    for endpoint in run.endpoints:
+        latency = run.samples.loc[
+            run.samples["endpoint"] == endpoint, "latency_s"
+        ]
+        assert run.figure("endpoints", endpoint, "count") == len(latency)
+        assert run.figure("endpoints", endpoint, "p95") == pytest.approx(
+            float(np.percentile(latency, 95))
+        )
+
+
+@pytest.mark.parametrize("storage", [[], "none", 0])
+def test_storage_must_be_a_mapping_or_null(
+    run_dir: Path, storage: object
+) -> None:
+    """Storage that is neither a mapping nor null is refused by name."""
+    _edit_results(run_dir, lambda r: r.update(storage=storage))
+
+    with pytest.raises(InputError, match=r"storage.*or null"):
+        load_run(run_dir)
