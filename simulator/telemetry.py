@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -226,10 +227,13 @@ class Telemetry:
     def _requests(self) -> None:
         recorder = self.world.recorder
         requests = self.metrics.requests
+        grouped: dict[tuple[str, str], list[float]] = defaultdict(list)
         for endpoint, outcome, latency in recorder.samples_since(
             self._samples
         ):
-            requests.observe(endpoint, outcome, latency)
+            grouped[endpoint, outcome].append(latency)
+        for (endpoint, outcome), seconds in grouped.items():
+            requests.observe_many(endpoint, outcome, seconds)
         self._samples = recorder.sample_count
 
         port = self.world.port

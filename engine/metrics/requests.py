@@ -15,6 +15,8 @@ from prometheus_client import Counter, Gauge, Histogram
 from engine.metrics.buckets import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from prometheus_client import CollectorRegistry
 
 
@@ -77,6 +79,20 @@ class RequestMetrics:
         errors = self.errors.labels(endpoint)
         if outcome == "error":
             errors.inc()
+
+    def observe_many(
+        self, endpoint: str, outcome: str, seconds: Iterable[float]
+    ) -> None:
+        """:meth:`observe` for many requests of one endpoint and outcome,
+        looking their series up once."""
+        duration = self.duration.labels(endpoint, outcome)
+        errors = self.errors.labels(endpoint)
+        count = 0
+        for value in seconds:
+            duration.observe(value)
+            count += 1
+        if outcome == "error":
+            errors.inc(count)
 
     def set_in_flight(self, requests: int) -> None:
         """Set the number of requests in flight."""
