@@ -52,10 +52,14 @@ def main() -> None:
         "--work-limit", type=int, default=50, help="search iterations"
     )
     args = parser.parse_args()
-    options = Options(work_limit=args.work_limit, backend=Backend(args.backend))
+    options = Options(
+        work_limit=args.work_limit, backend=Backend(args.backend)
+    )
 
-    print(f"{'layer':<8} {'kind':<7} {'calls':>6} {'p50 ms':>8} "
-          f"{'p95 ms':>8} {'p99 ms':>8}")
+    print(
+        f"{'layer':<8} {'kind':<7} {'calls':>6} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'p99 ms':>8}"
+    )
     for cache in ("memory", "redis"):
         service = _service(cache)
         cold = []
@@ -73,12 +77,15 @@ def main() -> None:
             cached.append(time.perf_counter() - began)
             assert answer.cache.value == "hit", answer.cache
         print(f"{cache:<8} {'cold':<7} {len(cold):>6} {_percentiles(cold)}")
-        print(f"{cache:<8} {'cached':<7} {len(cached):>6} "
-              f"{_percentiles(cached)}")
+        print(
+            f"{cache:<8} {'cached':<7} {len(cached):>6} {_percentiles(cached)}"
+        )
         service.caches.flush()
     machine = describe()
-    print(f"backend {args.backend}, work limit {args.work_limit}; "
-          f"{machine['cpu']}, {machine['cores']} cores")
+    print(
+        f"backend {args.backend}, work limit {args.work_limit}; "
+        f"{machine['cpu']}, {machine['cores']} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Runs a scenario twice: whole (dispatch and the API mix, every request
 served by the real engine), and dispatch alone (the API mix's rates set
 to zero), and prints the wall time, the speed and the requests served.
 
-    .venv/bin/python benchmarks/simulator.py [SCENARIO] [--set F=V ...]
+    .venv/bin/python benchmarks/simulation.py [SCENARIO] [--set F=V ...]
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
 
-    print(f"{'run':<14} {'simulated h':>11} {'wall s':>8} {'speed':>7} "
-          f"{'requests':>9} {'delivered':>9}")
+    print(
+        f"{'run':<14} {'simulated h':>11} {'wall s':>8} {'speed':>7} "
+        f"{'requests':>9} {'delivered':>9}"
+    )
     for label, extra in (("whole", ()), ("dispatch only", DISPATCH_ONLY)):
         scenario = load_scenario(args.scenario, [*args.overrides, *extra])
         with tempfile.TemporaryDirectory() as out:
