@@ -259,3 +259,57 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         for item in data["unassigned"]
     )
     return Plan(routes, unassigned, data["cost"], SolveStats(**data["stats"]))
+
+
+def request_to_dict(request: Request) -> dict[str, Any]:
+    """A JSON-ready view of ``request``, as :func:`request_from_dict`
+    reads it; unbounded times are ``null``.
+
+    .. note::
+       A travel model with no plain-data form (a road network, or the
+       simulator's timed network) is written as its type name and
+       :meth:`~engine.travel.TravelTimes.identity`, which
+       :func:`request_from_dict` does not read back.
+    """
+    options = request.options
+    return {
+        "locations": [
+            {"id": location.id, "x": location.x, "y": location.y}
+            for location in request.locations
+        ],
+        "orders": [_plain(order) for order in request.orders],
+        "vehicles": [_plain(vehicle) for vehicle in request.vehicles],
+        "travel": _travel_to_dict(request),
+        "options": {
+            "weights": _plain(options.weights),
+            "time_limit": options.time_limit,
+            "work_limit": options.work_limit,
+            "seed": options.seed,
+            "backend": options.backend.value,
+        },
+    }
+
+
+def _plain(item: Any) -> dict[str, Any]:
+    """A model dataclass's fields, one level deep: tuples as lists,
+    unbounded times as None."""
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(item):
+        value = getattr(item, field.name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif field.name in UNBOUNDED_TIMES and value == math.inf:
+            value = None
+        fields[field.name] = value
+    return fields
+
+
+def _travel_to_dict(request: Request) -> dict[str, Any]:
+    travel = request.travel
+    if isinstance(travel, Euclidean | Haversine):
+        model = "euclidean" if isinstance(travel, Euclidean) else "haversine"
+        return {"model": model, "speed": travel.speed}
+    if isinstance(travel, MatrixTravelTimes):
+        seconds = travel.matrix(request.locations, request.locations)
+        return {"model": "matrix", "seconds": seconds.tolist()}
+    return {"model": type(travel).__name__, "identity": travel.identity()}
