@@ -29,8 +29,8 @@ from engine.storage.base import (
     StorageError,
     StorageUnavailableError,
 )
-from engine.storage.migrations import migrations
 from engine.storage.queries import Queries
+from engine.storage.schema import migrations
 from engine.storage.tables import (
     grouped,
     insert_sql,
