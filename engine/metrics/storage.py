@@ -1,5 +1,5 @@
-"""Storage metrics: query duration and errors by operation, and the
-connection pool's use."""
+"""Storage metrics: query duration and errors by operation, the
+connection pool's use, and the records the batching writer refused."""
 
 from __future__ import annotations
 
@@ -47,6 +47,13 @@ class StorageMetrics:
             ["state"],
             registry=registry,
         )
+        self.rejected = Counter(
+            "barq_storage_rejected",
+            "Records the batching writer refused because its buffer was "
+            "full.",
+            ["operation"],
+            registry=registry,
+        )
         self.waiting = Gauge(
             "barq_storage_pool_waiting",
             "Requests waiting for a connection of the pool.",
@@ -68,3 +75,7 @@ class StorageMetrics:
         self.pool.labels("in_use").set(in_use)
         self.pool.labels("idle").set(idle)
         self.waiting.set(waiting)
+
+    def on_rejected(self, operation: str) -> None:
+        """Count a record the writer refused with its buffer full."""
+        self.rejected.labels(operation).inc()
