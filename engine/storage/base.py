@@ -130,11 +130,16 @@ class Storage(Protocol):
     A backend is safe to call from several threads.
     """
 
-    def write(self, records: Sequence[Record]) -> None:
+    def write(
+        self, records: Sequence[Record], batch: str | None = None
+    ) -> None:
         """Write ``records`` in one transaction: all or none.
 
         Each table gets one multi-row insert; jobs are upserted by
-        ``job_id``, keeping the latest ``updated_at``.
+        ``job_id``, keeping the latest ``updated_at``. A ``batch`` id
+        that was written before makes the call write nothing, so that a
+        batch retried after a commit whose outcome was lost (the
+        connection broke as the server committed) is written once.
 
         Raises
         ------
@@ -166,8 +171,9 @@ class StorageHooks(Protocol):
     """Receives what a storage backend and the writer do.
 
     ``operation`` names a kind of statement (``save_plans``,
-    ``save_locations``, ``save_jobs``, ``save_advice``, ``job``,
-    ``ping``, ``migrate``), never a statement's text. Hooks are called
+    ``save_locations``, ``save_jobs``, ``save_advice``,
+    ``mark_batch``, ``commit``, ``job``, ``ping``, ``migrate``), never a
+    statement's text. Hooks are called
     from the thread that used the storage; they must be quick and must
     not raise.
     """

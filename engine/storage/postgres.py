@@ -43,6 +43,7 @@ from engine.storage.tables import (
     grouped,
     insert_sql,
     job_from_row,
+    mark_batch_sql,
     select_job_sql,
 )
 
@@ -140,8 +141,11 @@ class PostgresStorage:
                 applied.append(migration.version)
         return applied
 
-    def write(self, records: Sequence[Record]) -> None:
-        """Write ``records`` in one transaction, one insert per table."""
+    def write(
+        self, records: Sequence[Record], batch: str | None = None
+    ) -> None:
+        """Write ``records`` in one transaction, one statement per
+        table, unless ``batch`` was written before."""
         groups = grouped(records)
         if not groups:
             return
@@ -149,6 +153,10 @@ class PostgresStorage:
         with _errors("write"), self._connection() as conn:
             try:
                 with conn.cursor() as cursor:
+                    if batch is not None and not self._mark(
+                        cursor, batch, done
+                    ):
+                        groups = []
                     for table, rows in groups:
                         with self._queries.timed(
                             table.operation, len(rows), done
@@ -161,6 +169,17 @@ class PostgresStorage:
                     conn.rollback()
                 raise
         self._queries.committed(done)
+
+    def _mark(
+        self, cursor: psycopg.Cursor[Any], batch: str, done: list[Timing]
+    ) -> bool:
+        """Record ``batch`` as written; False if it was before."""
+        with self._queries.timed("mark_batch", 1, done):
+            cursor.execute(mark_batch_sql("%s"), (batch,))
+        if cursor.rowcount == 0:
+            log.info("batch %s was written before; skipped", batch)
+            return False
+        return True
 
     def job(self, job_id: str) -> JobRecord | None:
         """The latest state of job ``job_id``, or None."""

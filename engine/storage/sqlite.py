@@ -35,6 +35,7 @@ from engine.storage.tables import (
     grouped,
     insert_sql,
     job_from_row,
+    mark_batch_sql,
     select_job_sql,
 )
 
@@ -123,17 +124,31 @@ class SQLiteStorage:
                 applied.append(migration.version)
         return applied
 
-    def write(self, records: Sequence[Record]) -> None:
-        """Write ``records`` in one transaction, one insert per table."""
+    def write(
+        self, records: Sequence[Record], batch: str | None = None
+    ) -> None:
+        """Write ``records`` in one transaction, one insert per table,
+        unless ``batch`` was written before."""
         groups = grouped(records)
         if not groups:
             return
         done: list[Timing] = []
         with _errors("write"), self._lock, self._transaction(done):
+            if batch is not None and not self._mark(batch, done):
+                return
             for table, rows in groups:
                 with self._queries.timed(table.operation, len(rows), done):
                     self._db.executemany(insert_sql(table, 1, "?"), rows)
         self._queries.committed(done)
+
+    def _mark(self, batch: str, done: list[Timing]) -> bool:
+        """Record ``batch`` as written; False if it was before."""
+        with self._queries.timed("mark_batch", 1, done):
+            cursor = self._db.execute(mark_batch_sql("?"), (batch,))
+        if cursor.rowcount == 0:
+            log.info("batch %s was written before; skipped", batch)
+            return False
+        return True
 
     def job(self, job_id: str) -> JobRecord | None:
         """The latest state of job ``job_id``, or None."""

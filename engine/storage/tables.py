@@ -193,6 +193,15 @@ def insert_sql(
     return sql + UPSERT_JOB if table is JOBS else sql
 
 
+def mark_batch_sql(placeholder: str) -> str:
+    """The insert of a batch id that adds no row when the id is known:
+    a row count of zero means the batch was written before."""
+    return (
+        f"INSERT INTO write_batches (batch_id) VALUES ({placeholder})"
+        " ON CONFLICT (batch_id) DO NOTHING"
+    )
+
+
 def select_job_sql(placeholder: str) -> str:
     """The query of one job's row by ``job_id``."""
     columns = ", ".join(JOBS.columns)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -103,7 +104,9 @@ class BatchWriter:
 
     - Every accepted record is written exactly once, in the order of
       acceptance, unless :meth:`close` gives up at its timeout (and
-      then it raises, saying how many were not written).
+      then it raises, saying how many were not written). Each batch
+      carries an id, so that one retried after a commit whose outcome
+      was lost is not written twice.
     - A failed write keeps its batch and tries it again, after
       ``retry_base_s`` doubling up to ``retry_max_s``; each failure is
       logged. Records keep being accepted meanwhile.
@@ -143,6 +146,7 @@ class BatchWriter:
         self._lock = threading.Condition()
         self._queue: deque[tuple[float, Record]] = deque()
         self._batch: list[Record] = []
+        self._batch_id = ""
         self._accepted = 0
         self._written = 0
         self._batches = 0
@@ -298,7 +302,7 @@ class BatchWriter:
                 return
             began = time.perf_counter()
             try:
-                self.storage.write(batch)
+                self.storage.write(batch, self._batch_id)
             except Exception as error:
                 failures += 1
                 self._failed(batch, error, failures)
@@ -335,6 +339,7 @@ class BatchWriter:
                         self._batch = [
                             self._queue.popleft()[1] for _ in range(count)
                         ]
+                        self._batch_id = uuid.uuid4().hex
                         return self._batch
                     wait = config.batch_age_s - age
                 elif self._closing:

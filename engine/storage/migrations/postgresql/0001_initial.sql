@@ -1,4 +1,4 @@
--- Plans, jobs, driver locations and advisor calls.
+-- Plans, jobs, driver locations, advisor calls and written batches.
 -- Times in column "at", created_at and updated_at are the engine clock's
 -- seconds (virtual in a simulation); recorded_at is wall time.
 
@@ -39,4 +39,11 @@ CREATE TABLE advice (
     latency_s   double precision NOT NULL,
     at          double precision NOT NULL,
     detail      jsonb NOT NULL
+);
+
+-- The batches written, by the id the writer gave each: a batch retried
+-- after a commit whose outcome it did not learn is not applied twice.
+CREATE TABLE write_batches (
+    batch_id    text PRIMARY KEY,
+    written_at  timestamptz NOT NULL DEFAULT now()
 );

@@ -1,4 +1,4 @@
--- Plans, jobs, driver locations and advisor calls.
+-- Plans, jobs, driver locations, advisor calls and written batches.
 -- Times in column "at", created_at and updated_at are the engine clock's
 -- seconds (virtual in a simulation); recorded_at is wall time (UTC).
 -- JSON is stored as TEXT.
@@ -41,4 +41,12 @@ CREATE TABLE advice (
     latency_s   REAL NOT NULL,
     at          REAL NOT NULL,
     detail      TEXT NOT NULL
+);
+
+-- The batches written, by the id the writer gave each: a batch retried
+-- after a commit whose outcome it did not learn is not applied twice.
+CREATE TABLE write_batches (
+    batch_id    TEXT PRIMARY KEY,
+    written_at  TEXT NOT NULL
+                DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
