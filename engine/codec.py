@@ -151,6 +151,18 @@ def _times(data: Any) -> Any:
     }
 
 
+def location_from_dict(data: Any, path: str) -> Location:
+    """A :class:`~engine.model.Location` from ``{"id", "x", "y"}``;
+    errors name the field under ``path``."""
+    return _build(Location, path, data)
+
+
+def order_from_dict(data: Any, path: str) -> Order:
+    """An :class:`~engine.model.Order` from its fields, ``null`` due
+    times standing for no bound; errors name the field under ``path``."""
+    return _build(Order, path, _times(data))
+
+
 def travel_from_dict(data: Any, locations: Sequence[Location]) -> TravelTimes:
     """The travel-time model a request's ``travel`` field names."""
     if not isinstance(data, dict):
@@ -196,11 +208,11 @@ def request_from_dict(data: Any) -> Request:
             unknown[0], data[unknown[0]], f"allowed: {', '.join(allowed)}"
         )
     locations = [
-        _build(Location, f"locations[{k}]", item)
+        location_from_dict(item, f"locations[{k}]")
         for k, item in enumerate(_items(data, "locations"))
     ]
     orders = [
-        _build(Order, f"orders[{k}]", _times(item))
+        order_from_dict(item, f"orders[{k}]")
         for k, item in enumerate(_items(data, "orders"))
     ]
     vehicles = []

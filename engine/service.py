@@ -47,6 +47,7 @@ __all__ = [
     "Service",
     "ServiceConfig",
     "ServiceHooks",
+    "SolveFunction",
 ]
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,15 @@ class PlanStore(Protocol):
         ...
 
 
+class SolveFunction(Protocol):
+    """What plans a request: :func:`engine.solvers.solve` by default;
+    the HTTP API passes one that runs it in a worker process."""
+
+    def __call__(self, request: Request, config: SolverConfig) -> Plan:
+        """A checked plan of ``request``."""
+        ...
+
+
 class ServiceHooks(Protocol):
     """Receives what the service does; only an adapter makes metrics of
     it. Called from the thread that served the request; must be quick
@@ -195,6 +205,7 @@ class Service:
         store: PlanStore | None = None,
         config: ServiceConfig | None = None,
         hooks: ServiceHooks | None = None,
+        solver: SolveFunction | None = None,
     ) -> None:
         self.clock = clock
         self.caches = caches
@@ -202,6 +213,9 @@ class Service:
         self.store = store
         self.config = config or ServiceConfig()
         self.hooks = hooks
+        self.solver = solver
+        """Plans a missed request; :func:`engine.solvers.solve` when
+        None."""
 
     @classmethod
     def build(
@@ -212,11 +226,12 @@ class Service:
         store: PlanStore | None = None,
         caches: Caches | None = None,
         hooks: ServiceHooks | None = None,
+        solver: SolveFunction | None = None,
     ) -> Service:
         """A service with caches built from ``config`` unless given."""
         if caches is None:
             caches = Caches.build(config.cache, clock)
-        return cls(clock, caches, advisor, store, config, hooks)
+        return cls(clock, caches, advisor, store, config, hooks, solver)
 
     def optimize(self, request: Request) -> Optimized:
         """Plan ``request``, from the cache when it was planned before."""
@@ -292,8 +307,9 @@ class Service:
         return self.advisor.assign(question, travel)
 
     def _solve(self, request: Request, watch: _Stopwatch) -> Plan:
+        planner = self.solver if self.solver is not None else solve
         with watch.time("solve"):
-            plan = solve(request, self.config.solver)
+            plan = planner(request, self.config.solver)
         if self.hooks is not None:
             stats = plan.stats
             self.hooks.on_solve(stats.backend, stats.fallback, stats.wall_s)

@@ -30,8 +30,10 @@ from simulator.commands import (
     dashboards,
     gate,
     history,
+    load,
     metrics,
     report,
+    serve,
     simulate,
 )
 from simulator.errors import SimulatorError
@@ -175,11 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     _solver_options(solver)
 
     simulate.register(commands)
+    load.register(commands)
     metrics.register(commands)
     dashboards.register(commands)
     report.register(commands)
     gate.register(commands)
     history.register(commands)
+    serve.register(commands)
 
     advisor = commands.add_parser("advisor", help="the fleet advisor")
     advisor_actions = advisor.add_subparsers(dest="action", required=True)

@@ -34,6 +34,7 @@ from engine.metrics.exposition import (
     MetricsServer,
     Timeline,
     exposed_name,
+    exposition_text,
     push,
 )
 from engine.metrics.requests import RequestMetrics
@@ -59,6 +60,7 @@ __all__ = [
     "StorageMetrics",
     "Timeline",
     "exposed_name",
+    "exposition_text",
     "labelled",
     "metric_names",
     "push",

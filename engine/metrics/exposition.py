@@ -14,7 +14,12 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from prometheus_client import push_to_gateway, start_http_server
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    generate_latest,
+    push_to_gateway,
+    start_http_server,
+)
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
@@ -161,6 +166,12 @@ def _labels(labels: Mapping[str, str]) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def exposition_text(registry: Collector) -> tuple[bytes, str]:
+    """Every sample of ``registry`` in the Prometheus text format, and
+    the content type to serve it with (an application's ``/metrics``)."""
+    return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
 class MetricsServer:
