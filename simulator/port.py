@@ -56,8 +56,12 @@ class Served(Generic[T]):
 class EnginePort:
     """Serves requests on ``workers`` engine workers, in simulated time.
 
-    ``extra_service_s`` is added to every request's modelled time: an
-    injected slowdown with which the regression gate is validated.
+    ``extra_service_s`` is added to every request's modelled time, and
+    ``slowdown`` stretches every request's whole service time by that
+    fraction (0.1: ten percent slower): injected slowdowns with which
+    the regression gate is validated. ``slowdown`` changes only what
+    requests cost, never what the engine answers or when a plan takes
+    effect, so the figures a seed fixes stay the same.
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class EnginePort:
         workers: int,
         recorder: Recorder,
         extra_service_s: float = 0.0,
+        slowdown: float = 0.0,
     ) -> None:
         if workers < 1:
             raise InputError(
@@ -75,6 +80,7 @@ class EnginePort:
         self.workers = workers
         self.recorder = recorder
         self.extra_service_s = extra_service_s
+        self.stretch = 1.0 + slowdown
         self._free_at = [0.0] * workers
         """When each worker is next free: a heap."""
         self._starts: list[float] = []
@@ -156,6 +162,8 @@ class EnginePort:
         outcome: str,
         cache: str,
     ) -> None:
+        compute *= self.stretch
+        modelled *= self.stretch
         start = max(arrival, self._free_at[0])
         end = start + compute + modelled
         heapq.heapreplace(self._free_at, end)

@@ -115,6 +115,7 @@ class World:
             scenario.engine.workers,
             self.recorder,
             scenario.engine.extra_service_s,
+            scenario.engine.slowdown,
         )
         self._noise = streams["noise"]
         self._api = streams["api"]

@@ -75,6 +75,7 @@ class ReplayWorld:
             scenario.engine.workers,
             self.recorder,
             scenario.engine.extra_service_s,
+            scenario.engine.slowdown,
         )
         self.orders: dict[str, OrderState] = {}
         """No city orders: a replay's orders live in its instance, so

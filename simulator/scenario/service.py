@@ -265,6 +265,12 @@ class EngineConfig(Section):
     """Seconds added to the service time of every request, to inject a
     known slowdown (used to validate the gate)."""
 
+    slowdown: NonNegative = 0.0
+    """Fraction by which every request's service time is stretched (0.1:
+    ten percent slower), to inject a known relative slowdown (used to
+    validate the gate). It changes latencies only: plans and business
+    figures stay those of the seed."""
+
     @field_validator("cache")
     @classmethod
     def _valid_cache(cls, cache: dict[str, Any]) -> dict[str, Any]:

@@ -186,3 +186,21 @@ def test_redis_loss_degrades_the_caches_and_they_recover(
     results = simulate(scenario, tmp_path)
     assert results["caches"]["reference"]["degraded_events"] >= 1
     assert all(f["errors"] == 0 for f in results["endpoints"].values())
+
+
+def test_slowdown_stretches_service_times_only(tmp_path: Path) -> None:
+    """``engine.slowdown`` stretches each request's modelled time by the
+    fraction given and leaves the day itself alone: the same orders, the
+    same KPIs, the same requests at the same instants."""
+    base = simulate(_smoke(), tmp_path / "base")
+    slow = simulate(_smoke("engine.slowdown=0.1"), tmp_path / "slow")
+    assert slow["kpis"] == base["kpis"]
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "base" / "orders.parquet"),
+        pd.read_parquet(tmp_path / "slow" / "orders.parquet"),
+    )
+    before = pd.read_parquet(tmp_path / "base" / "samples.parquet")
+    after = pd.read_parquet(tmp_path / "slow" / "samples.parquet")
+    assert list(after["arrival_s"]) == list(before["arrival_s"])
+    assert (before["modelled_s"] > 0).any()
+    assert np.allclose(after["modelled_s"], 1.1 * before["modelled_s"])
