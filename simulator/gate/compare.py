@@ -7,8 +7,13 @@ Three kinds of check, each a list of :class:`Finding`:
   counts), equal within a configured tolerance, compared only when both
   runs share scenario file and seeds;
 - *statistical*: latency percentiles per endpoint and throughput, where a
-  regression needs a significant change (paired block permutations,
-  Holm-adjusted) *and* a change of at least the minimum effect.
+  regression needs a significant change (Holm-adjusted) *and* a change
+  of at least the minimum effect. Runs with ``min_replications`` or more
+  replications on both sides are compared replication against
+  replication, so that the machine's run-to-run noise is in the test
+  (:mod:`simulator.gate.replicated`); single runs by paired block
+  permutations within them, which see sampling noise only
+  (:mod:`simulator.gate.statistics`).
 
 Warnings (differing machines, figures too thin to compare) pass, and say
 so.
@@ -20,11 +25,16 @@ import fnmatch
 import logging
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import numpy as np
 
 from simulator.errors import InputError
+from simulator.gate.replicated import (
+    PAIRED_TEST,
+    WELCH_TEST,
+    replication_test,
+)
 from simulator.gate.statistics import (
     RatioTest,
     Series,
@@ -238,8 +248,36 @@ def _statistical(
     config: GateConfig,
     rng: np.random.Generator,
 ) -> list[Finding]:
+    replicated = (
+        min(len(baseline.replications), len(candidate.replications))
+        >= config.min_replications
+    )
+    compare_figures = _across_replications if replicated else _within_runs
+    warnings, figures = compare_figures(baseline, candidate, config, rng)
+    adjusted = holm([test.p_value for *_, test in figures])
+    return warnings + [
+        _verdict(figure, label, worse, name, test, p, config)
+        for (figure, label, worse, name, test), p in zip(
+            figures, adjusted, strict=True
+        )
+    ]
+
+
+Compared: TypeAlias = tuple[str, str, "Worse", str, RatioTest]
+"""A statistical figure: dotted path, label, harmful direction, the
+test's name and its result."""
+
+
+def _within_runs(
+    baseline: Run,
+    candidate: Run,
+    config: GateConfig,
+    rng: np.random.Generator,
+) -> tuple[list[Finding], list[Compared]]:
+    """Blocks of samples permuted between the two runs: sampling noise
+    only (:mod:`simulator.gate.statistics`)."""
     warnings: list[Finding] = []
-    figures: list[tuple[str, str, Worse, RatioTest]] = []
+    figures: list[Compared] = []
 
     for endpoint in sorted(set(baseline.endpoints) | set(candidate.endpoints)):
         base = _latency(baseline, endpoint)
@@ -248,18 +286,8 @@ def _statistical(
         if thin is not None:
             warnings.append(thin)
             continue
-        compared, skipped = _percentiles_to_compare(base, cand, config)
-        if skipped:
-            shown = ", ".join(f"p{q:g}" for q in skipped)
-            warnings.append(
-                Finding(
-                    f"endpoints.{endpoint}",
-                    "warning",
-                    True,
-                    f"{endpoint} {shown}: not compared, fewer than "
-                    f"{config.min_tail} requests beyond it on a side",
-                )
-            )
+        size = min(base.size, cand.size)
+        compared = _percentiles_to_compare(endpoint, size, config, warnings)
         if not compared:
             continue
         tests = ratio_tests(
@@ -279,6 +307,7 @@ def _statistical(
                     f"endpoints.{endpoint}.{label}",
                     f"{endpoint} {label}",
                     "higher",
+                    TEST_NAME,
                     test,
                 )
             )
@@ -298,23 +327,85 @@ def _statistical(
             alpha=config.alpha,
             rng=rng,
         )
-        figures.append(("throughput.mean", "throughput", "lower", test))
+        figures.append(
+            ("throughput.mean", "throughput", "lower", TEST_NAME, test)
+        )
     else:
         warnings.append(thin)
+    return warnings, figures
 
-    adjusted = holm([test.p_value for *_, test in figures])
-    return warnings + [
-        _verdict(figure, label, worse, test, p, config)
-        for (figure, label, worse, test), p in zip(
-            figures, adjusted, strict=True
+
+def _across_replications(
+    baseline: Run,
+    candidate: Run,
+    config: GateConfig,
+    rng: np.random.Generator,
+) -> tuple[list[Finding], list[Compared]]:
+    """Each replication's statistic, replication against replication:
+    run-to-run noise of the machine included
+    (:mod:`simulator.gate.replicated`)."""
+    paired = baseline.seeds == candidate.seeds
+    name = PAIRED_TEST if paired else WELCH_TEST
+    warnings: list[Finding] = []
+    figures: list[Compared] = []
+
+    for endpoint in sorted(set(baseline.endpoints) | set(candidate.endpoints)):
+        base = _latency(baseline, endpoint)
+        cand = _latency(candidate, endpoint)
+        smallest = min(len(values) for values, _ in base.sets + cand.sets)
+        if smallest < config.min_samples:
+            warnings.append(
+                Finding(
+                    endpoint,
+                    "warning",
+                    True,
+                    f"{endpoint}: not compared, a replication has "
+                    f"{smallest} values (needs {config.min_samples})",
+                )
+            )
+            continue
+        compared = _percentiles_to_compare(
+            endpoint, smallest, config, warnings
         )
-    ]
+        for q in compared:
+            label = f"p{q:g}"
+            test = replication_test(
+                [_percentile(values, q) for values, _ in base.sets],
+                [_percentile(values, q) for values, _ in cand.sets],
+                "higher",
+                config.alpha,
+                paired,
+            )
+            figures.append(
+                (
+                    f"endpoints.{endpoint}.{label}",
+                    f"{endpoint} {label}",
+                    "higher",
+                    name,
+                    test,
+                )
+            )
+
+    test = replication_test(
+        [float(values.mean()) for values, _ in _throughput(baseline).sets],
+        [float(values.mean()) for values, _ in _throughput(candidate).sets],
+        "lower",
+        config.alpha,
+        paired,
+    )
+    figures.append(("throughput.mean", "throughput", "lower", name, test))
+    return warnings, figures
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q))
 
 
 def _verdict(
     figure: str,
     label: str,
     worse: Worse,
+    name: str,
     test: RatioTest,
     p_value: float,
     config: GateConfig,
@@ -340,14 +431,14 @@ def _verdict(
         f"{label}: {test.baseline * scale:.4g} -> "
         f"{test.candidate * scale:.4g} {unit} ({effect:+.1%}, "
         f"{level:.0%} CI {low - 1:+.1%} to {high - 1:+.1%}), "
-        f"{TEST_NAME} (df {test.df}) p={p_value:.2g} (Holm): {why}"
+        f"{name} (df {test.df}) p={p_value:.2g} (Holm): {why}"
     )
     return Finding(
         figure=figure,
         kind="statistical",
         passed=passed,
         message=message,
-        test=TEST_NAME,
+        test=name,
         p_value=p_value,
         interval=test.interval,
         effect=effect,
@@ -357,17 +448,27 @@ def _verdict(
 
 
 def _percentiles_to_compare(
-    base: Series, cand: Series, config: GateConfig
-) -> tuple[list[float], list[float]]:
-    """The percentiles with enough requests beyond them on both sides,
-    and those without."""
-    size = min(base.size, cand.size)
+    endpoint: str, size: int, config: GateConfig, warnings: list[Finding]
+) -> list[float]:
+    """The percentiles with at least ``min_tail`` of ``size`` requests
+    beyond them; a warning for the others."""
     compared: list[float] = []
     skipped: list[float] = []
     for q in config.percentiles:
         beyond = size * (1 - q / 100)
         (compared if beyond >= config.min_tail else skipped).append(q)
-    return compared, skipped
+    if skipped:
+        shown = ", ".join(f"p{q:g}" for q in skipped)
+        warnings.append(
+            Finding(
+                f"endpoints.{endpoint}",
+                "warning",
+                True,
+                f"{endpoint} {shown}: not compared, fewer than "
+                f"{config.min_tail} requests beyond it on a side",
+            )
+        )
+    return compared
 
 
 def _latency(run: Run, endpoint: str) -> Series:

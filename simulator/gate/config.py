@@ -78,6 +78,11 @@ class GateConfig:
         many requests beyond it (p99 then needs 2,500 requests): the
         spread of a percentile with a handful of samples beyond it is
         too coarse to judge it by.
+    min_replications
+        Replications needed on both sides to compare replication against
+        replication, which accounts for the machine's run-to-run noise;
+        with fewer, samples are compared within the runs, which cannot
+        tell a busier machine from slower code.
     seed
         Seed of the permutations, so that the gate's verdict is repeatable.
     deterministic
@@ -104,6 +109,7 @@ class GateConfig:
     min_samples: int = 100
     min_blocks: int = 5
     min_tail: int = 25
+    min_replications: int = 3
     seed: int = 0
     deterministic: tuple[str, ...] = DETERMINISTIC_FIGURES
     tolerances: tuple[tuple[str, float], ...] = ()
@@ -132,7 +138,13 @@ class GateConfig:
                 self.percentiles,
                 "must be one or more numbers in (0, 100)",
             )
-        for name in ("permutations", "min_samples", "min_blocks", "min_tail"):
+        for name in (
+            "permutations",
+            "min_samples",
+            "min_blocks",
+            "min_tail",
+            "min_replications",
+        ):
             if getattr(self, name) < 2:
                 raise InputError(
                     source, name, getattr(self, name), "must be >= 2"
@@ -173,6 +185,7 @@ LAYOUT: dict[str, dict[str, str]] = {
         "min_samples": "min_samples",
         "min_blocks": "min_blocks",
         "min_tail": "min_tail",
+        "min_replications": "min_replications",
         "seed": "seed",
     },
     "deterministic": {

@@ -53,6 +53,10 @@ class Shape:
         default_factory=lambda: {"eta": Traffic(), "plan": Traffic(1.0, 0.2)}
     )
     service_scale: float = 1.0
+    machine_noise: float = 0.0
+    """Sigma of a lognormal factor drawn once per run (per replication)
+    and applied to every service time: the machine's run-to-run
+    noise."""
     scenario: str = "fixture-city"
     file_hash: str = "sha256:fixture"
     fingerprint: str = "machine-a"
@@ -131,6 +135,50 @@ def fixture_run(
     )
 
 
+def replicated_fixture_run(
+    rng: np.random.Generator,
+    shape: Shape | None = None,
+    *,
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5),
+) -> Run:
+    """A run of replications held in memory only, as :func:`load_run`
+    would read it, each replication drawn afresh (with its own machine
+    noise)."""
+    shape = shape or Shape()
+    reps = []
+    for seed in seeds:
+        samples = _samples(rng, shape)
+        reps.append(
+            Run(
+                path=Path(f"memory/{shape.scenario}/rep-{seed}"),
+                results=_results(shape, seed, samples, 1),
+                samples=samples,
+                orders=None,
+                timeseries=None,
+            )
+        )
+    pooled = pd.concat(
+        [
+            rep.samples.assign(replication=seed)
+            for seed, rep in zip(seeds, reps, strict=True)
+        ],
+        ignore_index=True,
+    )
+    results = _results(shape, seeds[0], pooled, len(seeds))
+    results["replications"] = [
+        {"seed": seed, "dir": f"rep-{seed}"} for seed in seeds
+    ]
+    results["aggregate"] = _aggregate([rep.results for rep in reps])
+    return Run(
+        path=Path(f"memory/{shape.scenario}"),
+        results=results,
+        samples=pooled,
+        orders=None,
+        timeseries=None,
+        replications=tuple(reps),
+    )
+
+
 def _write_single(
     path: Path, shape: Shape, seed: int, samples: pd.DataFrame
 ) -> dict[str, Any]:
@@ -144,6 +192,7 @@ def _write_single(
 
 def _samples(rng: np.random.Generator, shape: Shape) -> pd.DataFrame:
     duration = shape.minutes * 60.0
+    machine = rng.lognormal(0.0, shape.machine_noise)
     frames = []
     for name, traffic in shape.endpoints.items():
         count = rng.poisson(traffic.rate * duration)
@@ -151,6 +200,7 @@ def _samples(rng: np.random.Generator, shape: Shape) -> pd.DataFrame:
         service = (
             traffic.service_s
             * shape.service_scale
+            * machine
             * rng.lognormal(0.0, traffic.sigma, count)
         )
         wait = _lindley(arrival, service) if traffic.queueing else 0 * service

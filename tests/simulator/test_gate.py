@@ -7,7 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runfixtures import Shape, Traffic, fixture_run, write_fixture_run
+from runfixtures import (
+    Shape,
+    Traffic,
+    fixture_run,
+    replicated_fixture_run,
+    write_fixture_run,
+)
 
 from simulator.errors import InputError
 from simulator.gate import (
@@ -411,5 +417,49 @@ def test_ten_percent_slower_service_is_caught() -> None:
     busy_slower = dataclasses.replace(BUSY, service_scale=1.1)
 
     rate = _alarm_rate([(Shape(), slower), (BUSY, busy_slower)], 100, 200)
+
+    assert rate >= 0.95
+
+
+def _replicated_alarm_rate(
+    base_shape: Shape,
+    cand_shape: Shape,
+    pairs: int,
+    seed: int,
+    replications: int = 5,
+) -> float:
+    rng = np.random.default_rng(seed)
+    seeds = tuple(range(1, replications + 1))
+    alarms = 0
+    for _ in range(pairs):
+        findings = compare(
+            replicated_fixture_run(rng, base_shape, seeds=seeds),
+            replicated_fixture_run(rng, cand_shape, seeds=seeds),
+            QUIET,
+            rng,
+        )
+        alarms += any(not f.passed for f in findings)
+    return alarms / pairs
+
+
+@pytest.mark.timeout(300)
+def test_machine_noise_between_replications_raises_no_alarm() -> None:
+    """Runs of five replications, each replication on a machine 20%
+    faster or slower at random: of 200 A/A comparisons at most 1% raise
+    an alarm, because replications are compared with one another."""
+    noisy = Shape(machine_noise=0.2)
+
+    assert _replicated_alarm_rate(noisy, noisy, 200, seed=300) <= 0.01
+
+
+@pytest.mark.timeout(300)
+def test_replicated_ten_percent_slower_service_is_caught() -> None:
+    """With ten replications on a steady machine (2% run-to-run noise)
+    a candidate with +10% service time fails at least 95% of the time,
+    though each replication draws a day of its own."""
+    steady = Shape(machine_noise=0.02)
+    slower = dataclasses.replace(steady, service_scale=1.1)
+
+    rate = _replicated_alarm_rate(steady, slower, 100, 400, replications=10)
 
     assert rate >= 0.95
