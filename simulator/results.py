@@ -89,15 +89,17 @@ def endpoint_figures(samples: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 def throughput(samples: pd.DataFrame, simulated_s: float) -> dict[str, Any]:
     """Requests per simulated second: the mean over the run, and the peak
-    over one-minute windows."""
+    over its whole one-minute windows (a run shorter than a minute is
+    one window)."""
     if samples.empty or simulated_s <= 0:
         return {"mean": 0.0, "peak": 0.0}
+    mean = float(len(samples) / simulated_s)
+    whole = int(simulated_s // 60)
+    if whole == 0:
+        return {"mean": mean, "peak": mean}
     minutes = (samples["arrival_s"].to_numpy() // 60).astype(np.int64)
-    per_minute = np.bincount(minutes)
-    return {
-        "mean": float(len(samples) / simulated_s),
-        "peak": float(per_minute.max() / 60.0),
-    }
+    per_minute = np.bincount(minutes, minlength=whole)[:whole]
+    return {"mean": mean, "peak": float(per_minute.max() / 60.0)}
 
 
 def cache_figures(

@@ -1,0 +1,196 @@
+"""A load run's directory, in the simulation's format.
+
+:func:`write_load_run` writes ``results.json`` (schema
+``barq.results/1``, the simulation's top-level keys) and
+``samples.parquet``, so that ``barq report`` and ``barq gate`` read a
+load run as they read a simulation. Endpoint figures and throughput come
+from the raw samples through the simulation's own functions; time is
+wall time, so ``run.simulated_s`` is the run's planned length and
+throughput is requests per wall second.
+
+Caches and the advisor are read from the service's ``/metrics``, scraped
+before and after the run: counters as their difference, sizes as at the
+end. Without a scrape ``caches`` is empty and every advisor figure null.
+The advisor's latency percentiles are null too, since a scrape holds
+only histogram buckets and every percentile here is exact. Business
+figures (``kpis``) are null: a load run moves no driver.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from engine.metrics.scrape import Series
+from simulator import machine
+from simulator.results import (
+    ADVISOR_OUTCOMES,
+    FALLBACK_OUTCOMES,
+    SCHEMA,
+    endpoint_figures,
+    throughput,
+)
+from simulator.run import git_revision
+from simulator.scenario import scenario_hash
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    import pandas as pd
+
+    from simulator.scenario import Scenario
+
+Scrape = dict[Series, float]
+"""A ``/metrics`` scrape read back: one number per series."""
+
+NO_KPIS: dict[str, Any] = {
+    "orders_created": None,
+    "orders_delivered": None,
+    "orders_cancelled": None,
+    "orders_open": None,
+    "on_time_ratio": None,
+    "delivery_minutes": {"p50": None, "p90": None},
+    "driver_utilization": None,
+}
+"""The business figures of a run that moves no driver."""
+
+
+def write_load_run(
+    out: Path,
+    scenario: Scenario,
+    seed: int,
+    samples: pd.DataFrame,
+    load: dict[str, Any],
+    started: datetime,
+    wall_s: float,
+    scrapes: tuple[Scrape, Scrape] | None,
+) -> dict[str, Any]:
+    """Write ``results.json`` and ``samples.parquet`` into ``out``.
+
+    ``load`` describes the run (target, users, rate, late sends...) and
+    is kept under its own key; ``scrapes`` are the service's metrics
+    before and after the run, if they could be read.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    samples.to_parquet(out / "samples.parquet", index=False)
+
+    details = machine.describe()
+    duration_s = float(load["duration_s"])
+    results: dict[str, Any] = {
+        "schema": SCHEMA,
+        "scenario": {
+            "name": scenario.name,
+            "file_hash": scenario_hash(scenario),
+            "seed": seed,
+            "source": str(scenario.source) if scenario.source else None,
+        },
+        "run": {
+            "mode": "load",
+            "started_at": started.isoformat(timespec="seconds"),
+            "git_revision": git_revision(),
+            "machine": {
+                **details,
+                "fingerprint": machine.fingerprint(details),
+            },
+            "wall_s": wall_s,
+            "simulated_s": duration_s,
+            "speed": duration_s / wall_s if wall_s > 0 else None,
+        },
+        "endpoints": endpoint_figures(samples),
+        "throughput": throughput(samples, duration_s),
+        "caches": cache_figures(*scrapes) if scrapes else {},
+        "advisor": advisor_figures(*scrapes) if scrapes else NO_ADVISOR,
+        "storage": None,
+        "kpis": NO_KPIS,
+        "targets": scenario.targets.model_dump(mode="json"),
+        "faults": [],
+        "load": load,
+    }
+    (out / "results.json").write_text(
+        json.dumps(results, indent=2, allow_nan=False) + "\n"
+    )
+    return results
+
+
+NO_ADVISOR: dict[str, Any] = {
+    "calls": None,
+    "outcomes": {},
+    "fallback_share": None,
+    "latency": {"p50": None, "p95": None, "p99": None},
+}
+"""The advisor figures of a run whose service could not be scraped."""
+
+
+def cache_figures(before: Scrape, after: Scrape) -> dict[str, Any]:
+    """Per cache layer the look-ups, evictions and errors during the run,
+    and the bytes and entries held at its end."""
+    scrapes = (before, after)
+    layers = sorted(
+        dict(labels)["layer"]
+        for name, labels in after
+        if name == "barq_cache_lookups_total" and dict(labels).get("layer")
+    )
+    figures = {}
+    for layer in dict.fromkeys(layers):
+        lookups = "barq_cache_lookups_total"
+        hits = _counted(scrapes, lookups, layer=layer, result="hit")
+        hits += _counted(scrapes, lookups, layer=layer, result="shared")
+        misses = _counted(scrapes, lookups, layer=layer, result="miss")
+        held = {
+            key: round(_total(after, name, layer=layer))
+            for key, name in (
+                ("bytes", "barq_cache_size_bytes"),
+                ("entries", "barq_cache_entries"),
+            )
+        }
+        figures[layer] = {
+            "hits": hits,
+            "misses": misses,
+            "hit_ratio": hits / (hits + misses) if hits + misses else None,
+            "evictions": _counted(
+                scrapes, "barq_cache_evictions_total", layer=layer
+            ),
+            **held,
+            "errors": _counted(
+                scrapes, "barq_cache_errors_total", layer=layer
+            ),
+            "degraded_events": None,
+        }
+    return figures
+
+
+def advisor_figures(before: Scrape, after: Scrape) -> dict[str, Any]:
+    """Advisor calls during the run by outcome, and the share the
+    heuristic answered; latency percentiles are null (see the module)."""
+    outcomes = {
+        outcome: _counted(
+            (before, after), "barq_advisor_calls_total", outcome=outcome
+        )
+        for outcome in ADVISOR_OUTCOMES
+    }
+    calls = sum(outcomes.values())
+    fallbacks = sum(outcomes[name] for name in FALLBACK_OUTCOMES)
+    return {
+        "calls": calls,
+        "outcomes": outcomes,
+        "fallback_share": fallbacks / calls if calls else 0.0,
+        "latency": dict(NO_ADVISOR["latency"]),
+    }
+
+
+def _counted(scrapes: tuple[Scrape, Scrape], name: str, **match: str) -> int:
+    """How much the counters named ``name`` whose labels include
+    ``match`` grew between two scrapes."""
+    before, after = scrapes
+    return round(_total(after, name, **match) - _total(before, name, **match))
+
+
+def _total(scrape: Scrape, name: str, **match: str) -> float:
+    """The sum of the series named ``name`` whose labels include
+    ``match``."""
+    return sum(
+        value
+        for (series, labels), value in scrape.items()
+        if series == name and match.items() <= dict(labels).items()
+    )
