@@ -172,7 +172,8 @@ class StorageHooks(Protocol):
 
     ``operation`` names a kind of statement (``save_plans``,
     ``save_locations``, ``save_jobs``, ``save_advice``,
-    ``mark_batch``, ``commit``, ``job``, ``ping``, ``migrate``), never a
+    ``mark_batch``, ``commit``, ``job``, ``ping``, ``migrate``, and
+    ``connect`` for the wait for a pooled connection), never a
     statement's text. Hooks are called
     from the thread that used the storage; they must be quick and must
     not raise.

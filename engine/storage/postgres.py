@@ -204,10 +204,16 @@ class PostgresStorage:
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection of the pool; the wait for it is timed as the
+        ``connect`` operation, so that an outage counts as errors."""
         try:
-            with self._pool.connection() as conn:
-                self._report_pool()
+            with self._queries.timed("connect"):
+                conn = self._pool.getconn()
+            self._report_pool()
+            try:
                 yield conn
+            finally:
+                self._pool.putconn(conn)
         finally:
             self._report_pool()
 
