@@ -5,6 +5,12 @@ from the scenario's cache mapping, the :class:`Advisor` with a modelled
 backend whose outage and slowness windows are the scenario's LLM faults,
 and :class:`Service` over both. The recorder is the hooks of all three.
 
+With ``engine.storage`` other than ``none``, the service stores its
+plans and driver locations through a :class:`~engine.storage.BatchWriter`
+over the scenario's database (by default ``barq.sqlite`` in the run
+directory); :func:`close_store` writes what is left at the end of the
+run.
+
 Redis loss is simulated, not staged: inside a ``redis_down`` window each
 layer's shared backend answers as an unreachable server would (with
 :class:`~engine.cache.CacheUnavailableError`), so the layers degrade to
@@ -35,10 +41,18 @@ from engine.cache import (
 )
 from engine.errors import InvalidRequestError
 from engine.service import Service, ServiceConfig
+from engine.storage import (
+    BatchWriter,
+    StorageConfig,
+    StorageError,
+    WriterStats,
+    open_storage,
+)
 from simulator.errors import ScenarioError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     import numpy as np
 
@@ -48,6 +62,14 @@ if TYPE_CHECKING:
     from simulator.recorder import Recorder
     from simulator.scenario import Scenario
     from simulator.scenario.service import AdvisorSettings, Fault
+
+SQLITE_FILE = "barq.sqlite"
+"""The SQLite file of a run with ``backend: sqlite`` and no URL, in the
+run directory."""
+
+CLOSE_TIMEOUT_S = 120.0
+"""Longest wait at the end of a run for the writer to write what it
+holds."""
 
 LLM_FAULTS = {"llm_outage": "outage", "llm_slow": "slow"}
 """Scenario fault kinds that are windows of the modelled provider."""
@@ -114,13 +136,72 @@ def model_config(
     )
 
 
+def open_store(scenario: Scenario, run_dir: Path | None) -> BatchWriter | None:
+    """A batching writer over the scenario's storage, migrated, or None
+    for ``backend: none``.
+
+    Raises
+    ------
+    ScenarioError
+        When the database cannot be opened, or a SQLite file without a
+        URL has no run directory to go in.
+    """
+    settings = scenario.engine.storage
+    if settings.backend == "none":
+        return None
+    url = settings.url
+    if url is None:
+        if run_dir is None:
+            raise ScenarioError(
+                _source(scenario),
+                "engine.storage.url",
+                None,
+                "is required where the run has no run directory",
+            )
+        url = str(run_dir / SQLITE_FILE)
+    try:
+        config = StorageConfig(url=url)
+        if config.backend != settings.backend:
+            raise InvalidRequestError(
+                "url", url, f"must name a {settings.backend} database"
+            )
+        return BatchWriter(open_storage(config), config)
+    except (InvalidRequestError, StorageError) as error:
+        raise ScenarioError(
+            _source(scenario), "engine.storage.url", url, str(error)
+        ) from error
+
+
+def close_store(service: Service) -> WriterStats | None:
+    """Write what the service's store holds, close it and its database;
+    the writer's counts, or None without storage.
+
+    Raises
+    ------
+    StorageError
+        When the database took records for longer than
+        :data:`CLOSE_TIMEOUT_S` (unreachable): the message says how many
+        records were not written.
+    """
+    writer = service.store
+    if not isinstance(writer, BatchWriter):
+        return None
+    try:
+        writer.close(CLOSE_TIMEOUT_S)
+    finally:
+        writer.storage.close()
+    return writer.stats()
+
+
 def build_service(
     scenario: Scenario,
     clock: Clock,
     recorder: Recorder,
     rng: np.random.Generator,
+    run_dir: Path | None = None,
 ) -> Service:
-    """The engine service of ``scenario`` on ``clock``."""
+    """The engine service of ``scenario`` on ``clock``; its storage, if
+    any, defaults to a SQLite file in ``run_dir``."""
     caches = Caches.build(cache_config(scenario), clock, hooks=recorder)
     outages = [
         (fault.start_s, fault.end_s)
@@ -151,6 +232,7 @@ def build_service(
         clock,
         caches,
         advisor,
+        store=open_store(scenario, run_dir),
         config=ServiceConfig(cache=cache_config(scenario), advisor=config),
         hooks=recorder,
     )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from engine.cache import LayerStats
+    from engine.storage import WriterStats
     from simulator.recorder import Recorder
 
 SCHEMA = "barq.results/1"
@@ -141,6 +142,21 @@ def advisor_figures(
         "outcomes": outcomes,
         "fallback_share": fallbacks / calls if calls else 0.0,
         "latency": {key: figures[key] for key in ("p50", "p95", "p99")},
+    }
+
+
+def storage_figures(stats: WriterStats | None) -> dict[str, Any] | None:
+    """Rows written, batches, the wall seconds of a batch write (p50,
+    p95, p99) and failed writes (each retried: ``errors``); None for a
+    run without storage."""
+    if stats is None:
+        return None
+    figures = latency_figures(stats.durations)
+    return {
+        "writes": stats.written,
+        "batches": stats.batches,
+        "query": {key: figures[key] for key in ("p50", "p95", "p99")},
+        "errors": stats.retries,
     }
 
 

@@ -36,6 +36,7 @@ from simulator.results import (
     endpoint_figures,
     kpis,
     order_table,
+    storage_figures,
     throughput,
     timeseries,
 )
@@ -43,6 +44,7 @@ from simulator.telemetry import MetricsOptions, observing
 from simulator.world import Workload, World, random_streams
 
 if TYPE_CHECKING:
+    from engine.storage import WriterStats
     from simulator.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -114,13 +116,13 @@ def simulate(
     """Run one replication of ``scenario`` and write its run directory
     into ``out``; returns the results document. ``metrics`` says where
     else the run's metrics go (:mod:`simulator.telemetry`)."""
-    from simulator.assembly import build_service
+    from simulator.assembly import build_service, close_store
 
     seed = scenario.seed if seed is None else seed
     started = datetime.now(UTC)
     world: World | ReplayWorld
     if scenario.replay is not None:
-        world = ReplayWorld(scenario, seed)
+        world = ReplayWorld(scenario, seed, out)
     else:
         streams = random_streams(seed)
         workload = build_workload(scenario, streams)
@@ -129,26 +131,31 @@ def simulate(
             workload,
             streams,
             lambda clock, recorder, rng: build_service(
-                scenario, clock, recorder, rng
+                scenario, clock, recorder, rng, out
             ),
         )
 
     options = metrics or MetricsOptions()
-    with observing(world, out, started, options) as telemetry:
-        began = time.perf_counter()
-        step = max(scenario.duration_s / 100.0, 60.0)
-        until = 0.0
-        while until < scenario.duration_s:
-            until = min(until + step, scenario.duration_s)
-            world.run(until)
-            if progress:
-                _show_progress(world, until, time.perf_counter() - began)
-        wall_s = time.perf_counter() - began
-        telemetry.refresh()
+    try:
+        with observing(world, out, started, options) as telemetry:
+            began = time.perf_counter()
+            step = max(scenario.duration_s / 100.0, 60.0)
+            until = 0.0
+            while until < scenario.duration_s:
+                until = min(until + step, scenario.duration_s)
+                world.run(until)
+                if progress:
+                    _show_progress(world, until, time.perf_counter() - began)
+            wall_s = time.perf_counter() - began
+            telemetry.refresh()
+    finally:
+        # Everything the engine accepted is written before the figures
+        # are taken, and the writer's thread ends with the run.
+        storage = close_store(world.service)
     if progress:
         sys.stderr.write("\n")
 
-    results = write_run(world, out, seed, started, wall_s)
+    results = write_run(world, out, seed, started, wall_s, storage)
     telemetry.write(out)
     if options.push_url is not None:
         telemetry.push(options.push_url, results["run"]["git_revision"])
@@ -162,9 +169,11 @@ def write_run(
     seed: int,
     started: datetime,
     wall_s: float,
+    storage: WriterStats | None = None,
 ) -> dict[str, Any]:
     """Write the run directory of a finished world (a city, or a replay
-    of a benchmark instance)."""
+    of a benchmark instance); ``storage`` holds the counts of its
+    closed storage writer, if it had one."""
     from simulator.scenario import scenario_hash
 
     scenario = world.scenario
@@ -204,7 +213,7 @@ def write_run(
         "throughput": throughput(samples, simulated_s),
         "caches": cache_figures(caches, _evictions(world)),
         "advisor": advisor_figures(world.recorder.advisor_events),
-        "storage": None,
+        "storage": storage_figures(storage),
         "kpis": kpis(orders, busy, shift),
         "targets": scenario.targets.model_dump(mode="json"),
         "faults": [
@@ -366,6 +375,7 @@ FIGURE_SECTIONS = (
     "throughput",
     "caches",
     "advisor",
+    "storage",
     "kpis",
     "replay",
 )

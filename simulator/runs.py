@@ -162,8 +162,8 @@ class Run:
         """Whether the run had durable storage attached.
 
         ``storage`` is null in ``results.json`` for a run without it (a
-        simulation does not attach storage yet); its figures are then
-        absent, not zero.
+        scenario with ``engine.storage.backend: none``); its figures
+        are then absent, not zero.
         """
         return isinstance(self.results["storage"], dict)
 

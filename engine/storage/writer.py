@@ -28,8 +28,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from engine.codec import request_to_dict
 from engine.storage.base import (
     AdviceRecord,
@@ -59,7 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DURATIONS_KEPT = 100_000
-"""Batch write durations kept for :meth:`WriterStats.percentiles`: the
+"""Batch write durations kept in :attr:`WriterStats.durations`: the
 latest this many."""
 
 
@@ -82,14 +80,6 @@ class WriterStats:
     rejected: int
     pending: int
     durations: tuple[float, ...]
-
-    def percentiles(self) -> dict[str, float | None]:
-        """p50, p95 and p99 of the batch write durations (seconds), or
-        None each before the first batch."""
-        if not self.durations:
-            return {"p50": None, "p95": None, "p99": None}
-        p50, p95, p99 = np.percentile(self.durations, [50, 95, 99])
-        return {"p50": float(p50), "p95": float(p95), "p99": float(p99)}
 
 
 class BatchWriter:

@@ -47,7 +47,8 @@ class ReplayWorld:
 
     It offers what :func:`simulator.run.write_run` reads of a world: the
     scenario, the environment, the recorder, the service, the order
-    table and the drivers' time.
+    table and the drivers' time. ``run_dir`` holds the engine's SQLite
+    file where the scenario has storage without a URL.
 
     .. note::
        A replay still running at the scenario's end has no result: its
@@ -56,7 +57,9 @@ class ReplayWorld:
        covers the instance's last courier shift.
     """
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int, run_dir: Path | None = None
+    ) -> None:
         from simulator.assembly import build_service
 
         assert scenario.replay is not None
@@ -68,7 +71,7 @@ class ReplayWorld:
         self.recorder = Recorder(self.clock)
         streams = random_streams(seed)
         self.service: Service = build_service(
-            scenario, self.clock, self.recorder, streams["advisor"]
+            scenario, self.clock, self.recorder, streams["advisor"], run_dir
         )
         self.port = EnginePort(
             self.env,
