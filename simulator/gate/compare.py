@@ -413,16 +413,19 @@ def _verdict(
     effect = test.ratio - 1
     harmful = effect if worse == "higher" else -effect
     significant = p_value <= config.alpha
-    large = harmful >= config.min_effect
-    passed = not (significant and large)
-
     # Throughput is compared as requests per minute, shown per second.
     per_minute = figure == "throughput.mean"
+    large = harmful >= config.min_effect and (
+        per_minute or test.candidate - test.baseline >= config.min_effect_s
+    )
+    passed = not (significant and large)
+
     scale, unit = (1 / 60, "req/s") if per_minute else (1.0, "s")
     low, high = test.interval
     level = 1 - 2 * config.alpha
     if passed and significant:
-        why = f"smaller than the minimum effect {config.min_effect:.0%}"
+        floor = "" if per_minute else f" and {config.min_effect_s:g} s"
+        why = f"smaller than the minimum effect {config.min_effect:.0%}{floor}"
     elif passed:
         why = f"not significant at {config.alpha:g}"
     else:

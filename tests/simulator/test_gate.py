@@ -215,6 +215,28 @@ def test_small_significant_change_passes_below_min_effect() -> None:
     assert any("minimum effect" in f.message for f in findings)
 
 
+def test_microsecond_change_passes_below_the_absolute_floor() -> None:
+    """A significant +50% on an endpoint answering in 20 microseconds is
+    below ``min_effect_s`` and passes, saying so; without the floor the
+    same comparison fails."""
+    tiny = Shape(endpoints={"eta": Traffic(rate=2.0, service_s=2e-5)})
+    rng = np.random.default_rng(81)
+    base = fixture_run(rng, tiny)
+    cand = fixture_run(rng, dataclasses.replace(tiny, service_scale=1.5))
+
+    floored = compare(base, cand, QUIET, np.random.default_rng(0))
+    unfloored = compare(
+        base,
+        cand,
+        dataclasses.replace(QUIET, min_effect_s=0.0),
+        np.random.default_rng(0),
+    )
+
+    assert all(f.passed for f in floored)
+    assert any("0.001 s" in f.message for f in floored)
+    assert not all(f.passed for f in unfloored)
+
+
 def test_deterministic_change_fails_unless_tolerated() -> None:
     """A changed KPI fails exactly, and passes within its tolerance."""
     rng = np.random.default_rng(9)
