@@ -46,6 +46,7 @@ from engine.codec import (
     travel_from_dict,
 )
 from engine.errors import InvalidRequestError
+from engine.model import Options
 from engine.travel import Euclidean, Haversine
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ __all__ = [
     "DEFAULT_TRAVEL",
     "QUESTION_FIELDS",
     "advice_to_dict",
+    "default_time_limit",
     "eta_to_dict",
     "optimize_from_dict",
     "optimize_to_dict",
@@ -96,7 +98,8 @@ def optimize_from_dict(data: Any, config: ApiConfig) -> tuple[Request, bool]:
     Beyond the model's rules, the request must keep the service's
     bounds: at most ``max_locations`` locations, a ``time_limit`` of at
     most ``max_time_limit_s`` and a ``work_limit`` of at most
-    ``max_work_limit``.
+    ``max_work_limit``. A request that gives no ``time_limit`` gets the
+    model's default or the service's bound, whichever is shorter.
     """
     if not isinstance(data, dict):
         raise InvalidRequestError("request", data, "must be a mapping")
@@ -105,6 +108,14 @@ def optimize_from_dict(data: Any, config: ApiConfig) -> tuple[Request, bool]:
     if not isinstance(wants_async, bool):
         raise InvalidRequestError("async", wants_async, "must be a boolean")
     _bounded_list(fields, "locations", config.max_locations)
+    options = fields.get("options")
+    if options is None or (
+        isinstance(options, dict) and "time_limit" not in options
+    ):
+        fields["options"] = {
+            **(options or {}),
+            "time_limit": default_time_limit(config),
+        }
 
     request = request_from_dict(fields)
     options = request.options
@@ -123,6 +134,12 @@ def optimize_from_dict(data: Any, config: ApiConfig) -> tuple[Request, bool]:
             f"must be <= {config.max_work_limit} on this service",
         )
     return request, wants_async
+
+
+def default_time_limit(config: ApiConfig) -> float:
+    """The search time of a request that names none: the model's
+    default, or the service's bound if that is shorter."""
+    return min(Options().time_limit, config.max_time_limit_s)
 
 
 def _bounded_list(data: dict[str, Any], key: str, most: int) -> None:

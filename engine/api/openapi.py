@@ -15,6 +15,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from engine.advisor import Outcome
+from engine.api.codec import default_time_limit
 from engine.cache import Lookup
 from engine.model import Backend, StopKind, UnassignedReason
 from engine.service import STAGES
@@ -136,6 +137,8 @@ def _inputs(config: ApiConfig) -> dict[str, Schema]:
                     "minimum": 0,
                     "exclusiveMinimum": True,
                     "maximum": config.max_time_limit_s,
+                    "default": default_time_limit(config),
+                    "description": "Seconds of search (service mode).",
                 },
                 "work_limit": {
                     "type": "integer",
@@ -195,7 +198,7 @@ def _inputs(config: ApiConfig) -> dict[str, Schema]:
                 "now": _number(),
                 "travel": _ref("Travel"),
             },
-            ("now",),
+            ("orders", "now"),
         ),
     }
 
