@@ -120,6 +120,12 @@ def free_port() -> int:
         return port
 
 
+@pytest.fixture
+def closed_port() -> int:
+    """A local TCP port nothing listens on."""
+    return free_port()
+
+
 class ScratchCluster:
     """A PostgreSQL cluster of its own, in a temporary folder, on a free
     port of 127.0.0.1, with trust authentication.

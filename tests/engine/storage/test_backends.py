@@ -221,18 +221,20 @@ def test_ping_answers(storage: SQLiteStorage | PostgresStorage) -> None:
     storage.ping()
 
 
-def test_unreachable_postgres_is_unavailable(hooks: RecordingHooks) -> None:
+def test_unreachable_postgres_is_unavailable(
+    hooks: RecordingHooks, closed_port: int
+) -> None:
     """Opening a server nobody listens on fails within the statement
-    timeout with StorageUnavailableError, reported as a failed
-    statement."""
-    from conftest import free_port
-
-    url = f"postgresql://127.0.0.1:{free_port()}/none"
+    timeout with StorageUnavailableError, and the wait for a connection
+    is reported as a failed statement."""
+    url = f"postgresql://127.0.0.1:{closed_port}/none"
     with pytest.raises(StorageUnavailableError, match="migrate"):
         open_storage(
             StorageConfig(url=url, statement_timeout_s=0.3, pool_min=0),
             hooks,
         )
+
+    assert hooks.statements("connect") == [(0, False)]
 
 
 def test_unopenable_sqlite_file_is_unavailable(tmp_path: Path) -> None:
