@@ -11,6 +11,7 @@ from simulator.load.settings import (
     DEFAULT_DURATION_S,
     DEFAULT_USERS,
     LoadSettings,
+    generated_demand,
 )
 from simulator.scenario import load_scenario
 
@@ -100,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         overrides=tuple(args.overrides),
     )
     scenario = load_scenario(settings.scenario, settings.overrides)
+    generated_demand(scenario)
     seed = scenario.seed if settings.seed is None else settings.seed
     out = args.out or _default_directory(scenario, seed)
 

@@ -84,6 +84,7 @@ class Schedule:
         self._next = 0.0
         self.taken = 0
         """Arrivals taken so far."""
+        self._missed: int | None = None
 
     @property
     def share(self) -> float:
@@ -115,11 +116,15 @@ class Schedule:
 
     def missed(self) -> int:
         """Arrivals of the run that nobody took: the rest of the
-        schedule, drawn on to the end. Ends the schedule."""
-        count = 0
-        while self.take() is not None:
-            count += 1
-        return count
+        schedule, drawn on to the end. Ends the schedule, and gives the
+        same count when asked again."""
+        if self._missed is None:
+            taken = self.taken
+            while self.take() is not None:
+                pass
+            self._missed = self.taken - taken
+            self.taken = taken
+        return self._missed
 
 
 @dataclass

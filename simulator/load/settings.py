@@ -19,6 +19,8 @@ from simulator.errors import InputError
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from simulator.scenario import DemandConfig, Scenario
+
 DEFAULT_USERS = 50
 """Concurrent senders (Locust users) unless told otherwise."""
 
@@ -91,3 +93,18 @@ def _positive(option: str, value: float) -> None:
         isinstance(value, int | float) and math.isfinite(value) and value > 0
     ):
         raise InputError(option, "", value, "must be a finite number > 0")
+
+
+def generated_demand(scenario: Scenario) -> DemandConfig:
+    """The demand of a scenario that generates its city; a replay is bad
+    input, since a load test sends a generated city's requests."""
+    if scenario.demand is None:
+        source = str(scenario.source) if scenario.source else scenario.name
+        raise InputError(
+            source,
+            "replay",
+            "(a replay)",
+            "a load test needs a generated workload (city, demand, "
+            "fleet), not a replay",
+        )
+    return scenario.demand

@@ -19,6 +19,7 @@ import numpy as np
 
 from simulator.demand import rate_segments
 from simulator.errors import InputError
+from simulator.load.settings import generated_demand
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -48,17 +49,10 @@ class CompressedDay:
     ) -> CompressedDay:
         """The span of ``scenario`` in ``duration_s`` wall seconds, at
         ``peak_rate`` requests per second in its busiest stretch."""
-        if scenario.demand is None:
-            raise InputError(
-                _source(scenario),
-                "replay",
-                "(a replay)",
-                "a load test needs a generated workload (city, demand, "
-                "fleet), not a replay",
-            )
+        demand = generated_demand(scenario)
         spikes = [f for f in scenario.faults if f.kind == "demand_spike"]
         segments = rate_segments(
-            scenario.demand,
+            demand,
             scenario.duration_s,
             scenario.start_hour,
             spikes,
@@ -66,9 +60,9 @@ class CompressedDay:
         per_second = np.array([s.per_second for s in segments])
         if not per_second.max() > 0:
             raise InputError(
-                _source(scenario),
+                str(scenario.source or scenario.name),
                 "demand.orders_per_day",
-                scenario.demand.orders_per_day,
+                demand.orders_per_day,
                 "a load test follows the order rate, which must be > 0 "
                 "somewhere in the span",
             )
@@ -123,7 +117,3 @@ class CompressedDay:
                 return start + remaining / rate
             remaining -= mass
         return math.inf
-
-
-def _source(scenario: Scenario) -> str:
-    return str(scenario.source) if scenario.source else scenario.name

@@ -44,6 +44,7 @@ from engine.api.codec import request_to_dict
 from engine.codec import MatrixTravelTimes
 from engine.model import Location, Options, Order, Request, Vehicle
 from simulator.dispatch import DUE_FACTOR
+from simulator.load.settings import generated_demand
 from simulator.run import build_workload
 from simulator.travel import NodeTimes, TimedTravel
 from simulator.world import random_streams
@@ -94,7 +95,7 @@ class Traffic:
     """
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
-        assert scenario.demand is not None
+        demand = generated_demand(scenario)
         workload = build_workload(scenario, random_streams(seed))
         self.scenario = scenario
         self.city = workload.city
@@ -112,7 +113,7 @@ class Traffic:
         self._drivers = workload.drivers
         self._shift_start = np.array([d.shift_start for d in self._drivers])
         self._shift_end = np.array([d.shift_end for d in self._drivers])
-        self._sla = scenario.demand.sla_s
+        self._sla = demand.sla_s
         self._longest_prep = float(
             np.max(self._ready - self._placed, initial=0.0)
         )
