@@ -164,8 +164,11 @@ class SolverPool:
 
     def close(self) -> None:
         """Refuse new work, wake every waiting caller, cancel what has not
-        started and wait for the solves that have."""
+        started and wait for the solves that have; closing twice does
+        nothing."""
         with self._slots:
+            if self._closed:
+                return
             self._closed = True
             self._slots.notify_all()
         self._executor.shutdown(wait=True, cancel_futures=True)

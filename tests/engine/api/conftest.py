@@ -11,6 +11,9 @@ Two servers serve the module that asks for them, each started once:
 - ``fragile``: one solve worker, a queue timeout of
   :data:`FRAGILE_QUEUE_TIMEOUT_S`, and a cache URL where no Redis
   listens; for overload and readiness.
+
+``scratch_cluster`` (a PostgreSQL cluster a test may stop and start)
+comes from the storage tests.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import httpx
 import psycopg
 import pytest
 import redis
+
+from tests.engine.storage.conftest import scratch_cluster  # noqa: F401
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,7 +70,8 @@ class Server:
     """``barq serve ARGS`` as a subprocess on a free port.
 
     The log (stdout and stderr) goes to ``log_path``; :meth:`stop`
-    sends SIGTERM, as a service manager does, and waits for the exit.
+    sends SIGTERM, as a service manager does, and waits for the exit
+    (uvicorn shuts down cleanly, then ends by the signal it caught).
     """
 
     def __init__(self, log_path: Path, *args: str) -> None:
