@@ -312,21 +312,6 @@ def _start(environment: Environment, **_: Any) -> None:
 
 @events.test_stop.add_listener
 def _stop(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, MasterRunner):
-        totals = {
-            key: sum(report[key] for report in REPORTED.values())
-            for key in ("sent", "late", "skipped")
-        }
-        log.info(
-            "barq load: %d workers sent %d requests, %d late (> %g s), "
-            "%d skipped",
-            len(REPORTED),
-            totals["sent"],
-            totals["late"],
-            LATE_AFTER_S,
-            totals["skipped"],
-        )
-        return
     if LOAD is not None:
         record = LOAD.record
         log.info(
@@ -340,6 +325,28 @@ def _stop(environment: Environment, **_: Any) -> None:
         )
 
 
+@events.quitting.add_listener
+def _totals(environment: Environment, **_: Any) -> None:
+    # A master hears its workers' last reports only after the test has
+    # stopped, so it tells their totals as it quits.
+    if not isinstance(environment.runner, MasterRunner):
+        return
+    totals = {
+        key: sum(report[key] for report in REPORTED.values())
+        for key in ("sent", "late", "skipped", "missed")
+    }
+    log.info(
+        "barq load: %d workers sent %d requests, %d late (> %g s), "
+        "%d skipped, %d missed",
+        len(REPORTED),
+        totals["sent"],
+        totals["late"],
+        LATE_AFTER_S,
+        totals["skipped"],
+        totals["missed"],
+    )
+
+
 @events.report_to_master.add_listener
 def _report(client_id: str, data: dict[str, Any]) -> None:
     if LOAD is not None:
@@ -348,6 +355,7 @@ def _report(client_id: str, data: dict[str, Any]) -> None:
             "sent": record.sent,
             "late": record.late,
             "skipped": record.skipped,
+            "missed": LOAD.schedule.missed_so_far,
         }
 
 

@@ -85,6 +85,7 @@ class Schedule:
         self.taken = 0
         """Arrivals taken so far."""
         self._missed: int | None = None
+        self._share = self.share
 
     @property
     def share(self) -> float:
@@ -105,22 +106,32 @@ class Schedule:
     def take(self) -> float | None:
         """The instant of the next arrival, which the caller now owns;
         ``None`` once the run has no more."""
+        self._share = self.share
+        return self._advance()
+
+    def _advance(self) -> float | None:
         due = self._next
         if not due < self.day.duration_s:
             return None
         self._next = self.day.next_arrival(
-            due, self._rng.exponential(), self.share
+            due, self._rng.exponential(), self._share
         )
         self.taken += 1
         return due
 
+    @property
+    def missed_so_far(self) -> int:
+        """What :meth:`missed` counted, or 0 while the run goes on."""
+        return self._missed or 0
+
     def missed(self) -> int:
         """Arrivals of the run that nobody took: the rest of the
-        schedule, drawn on to the end. Ends the schedule, and gives the
-        same count when asked again."""
+        schedule, drawn on to the end at the share of the last arrival
+        taken (users have stopped by then). Ends the schedule, and gives
+        the same count when asked again."""
         if self._missed is None:
             taken = self.taken
-            while self.take() is not None:
+            while self._advance() is not None:
                 pass
             self._missed = self.taken - taken
             self.taken = taken
