@@ -1,7 +1,8 @@
 """The OpenAPI document is a valid OpenAPI 3 document, served as built,
 and true: requests generated from it (schemathesis, a bounded number per
-operation) never get a server error, and every answer has a documented
-status, content type, headers and body."""
+operation) never get a server error, every answer has a documented
+status, content type, headers and body, and bodies that break the
+schema are refused."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
+from schemathesis import GenerationMode
 
 from engine.api import ApiConfig, openapi_document
 from tests.engine.api.conftest import MAX_TIME_LIMIT_S, Server
@@ -87,6 +89,32 @@ def test_generated_requests_get_no_server_error(
     the document lists."""
 
     @given(case=api_schema[path][method].as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Case) -> None:
+        case.call_and_validate()
+
+    check()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [operation for operation in OPERATIONS if operation[0] == "POST"],
+)
+def test_bodies_against_the_schema_are_refused(
+    api_schema: BaseSchema, method: str, path: str
+) -> None:
+    """Every body that schemathesis makes to break the schema is answered
+    with a 4xx, never accepted: the schema is no looser than the
+    service."""
+    operation = api_schema[path][method]
+
+    @given(case=operation.as_strategy(GenerationMode.NEGATIVE))
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
