@@ -46,7 +46,7 @@ from simulator.load.settings import (
     LoadSettings,
 )
 from simulator.load.shape import CompressedDay
-from simulator.load.traffic import Traffic, judge
+from simulator.load.traffic import CallSource, Traffic, judge
 from simulator.scenario import load_scenario
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class Load:
     settings: LoadSettings
     scenario: Scenario
     seed: int
-    traffic: Traffic
+    traffic: CallSource
     day: CompressedDay
     schedule: Schedule
     record: Record
@@ -97,13 +97,21 @@ def prepare(
     scenario: Scenario,
     worker: int = 0,
     distributed: bool = False,
+    calls: CallSource | None = None,
 ) -> Load:
     """The run of ``settings`` on worker ``worker``: the city of the
-    scenario, its compressed day and the schedule of this process's
-    arrivals (a share of the run's when ``distributed``)."""
+    scenario (or ``calls`` instead, at ``settings.rate``), its
+    compressed day and the schedule of this process's arrivals (a share
+    of the run's when ``distributed``)."""
     seed = scenario.seed if settings.seed is None else settings.seed
-    traffic = Traffic(scenario, seed)
-    rate = settings.rate or traffic.natural_peak()
+    traffic: CallSource
+    if calls is None:
+        traffic = Traffic(scenario, seed)
+        rate = settings.rate or traffic.natural_peak()
+    elif settings.rate is None:
+        raise InputError("--rate", "", None, "is required with fixed calls")
+    else:
+        traffic, rate = calls, settings.rate
     day = CompressedDay.of(scenario, settings.duration_s, rate)
     streams = np.random.SeedSequence([seed, worker]).spawn(2)
     return Load(

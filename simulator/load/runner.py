@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from simulator.load.locustfile import Load
     from simulator.load.results import Scrape
     from simulator.load.settings import LoadSettings
+    from simulator.load.traffic import CallSource
     from simulator.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -83,11 +84,14 @@ class LoadRun:
 
 
 def run_load(
-    settings: LoadSettings, scenario: Scenario, progress: bool = False
+    settings: LoadSettings,
+    scenario: Scenario,
+    progress: bool = False,
+    calls: CallSource | None = None,
 ) -> LoadRun:
-    """Send the scenario's city to ``settings.target`` for
+    """Send the scenario's city (or ``calls``) to ``settings.target`` for
     ``settings.duration_s`` seconds, showing progress on stderr."""
-    load = locustfile.prepare(settings, scenario)
+    load = locustfile.prepare(settings, scenario, calls=calls)
     locustfile.configure(load)
     before = scrape(settings.target)
 
@@ -138,6 +142,8 @@ def scrape(target: str) -> Scrape | None:
 
 def _show_progress(load: Load) -> None:
     duration = load.settings.duration_s
+    # Rewritten in place on a terminal, a line each time elsewhere.
+    end = "\r" if sys.stderr.isatty() else "\n"
     while True:
         gevent.sleep(PROGRESS_EVERY_S)
         now = load.schedule.now()
@@ -149,7 +155,7 @@ def _show_progress(load: Load) -> None:
             else "-"
         )
         sys.stderr.write(
-            f"\r{min(now, duration):.0f}/{duration:.0f} s, "
+            f"{end}{min(now, duration):.0f}/{duration:.0f} s, "
             f"{record.sent} sent, "
             f"{load.day.rate(now):.0f} req/s scheduled, "
             f"p95 {p95}, {record.late} late   "

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -80,6 +80,28 @@ class Call:
     method: str
     path: str
     body: str | None = None
+
+
+class CallSource(Protocol):
+    """Where a load run's requests come from: the call to send at a
+    simulated second, or ``None`` when there is none."""
+
+    def call(self, t: float, rng: np.random.Generator) -> Call | None:
+        """The request of simulated second ``t``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """One request at every arrival: ``GET /healthz`` for the ceiling of
+    the stack, or one optimize body again and again for a cached
+    answer's latency (benchmarks/api.py)."""
+
+    request: Call
+
+    def call(self, t: float, rng: np.random.Generator) -> Call:
+        """The same request, whatever the second."""
+        return self.request
 
 
 class Traffic:
