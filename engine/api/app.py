@@ -299,6 +299,7 @@ class Api:
 
     async def metrics(self, request: Request) -> Response:
         """Every collector, in the Prometheus text format."""
+        await self._thread(self.runtime.observe)
         text, content_type = exposition_text(self.runtime.registry)
         return Response(text, headers={"Content-Type": content_type})
 

@@ -180,8 +180,8 @@ class Runtime:
 
     Attributes are public so that the application can reach them:
     ``service``, ``pool``, ``jobs``, ``requests`` (the request metrics),
-    ``registry`` (every collector), ``writer`` and ``storage`` (None
-    without storage).
+    ``cache_metrics``, ``registry`` (every collector), ``writer`` and
+    ``storage`` (None without storage).
     """
 
     def __init__(
@@ -192,6 +192,7 @@ class Runtime:
         jobs: JobRegistry,
         registry: CollectorRegistry,
         requests: RequestMetrics,
+        cache_metrics: CacheMetrics,
         redis_client: redis.Redis | None = None,
         storage: Storage | None = None,
         writer: BatchWriter | None = None,
@@ -202,6 +203,7 @@ class Runtime:
         self.jobs = jobs
         self.registry = registry
         self.requests = requests
+        self.cache_metrics = cache_metrics
         self.redis = redis_client
         self.storage = storage
         self.writer = writer
@@ -243,8 +245,9 @@ class Runtime:
         client = None
         if cache_config.backend == "redis":
             client = connect(cache_config.redis_url)
+        cache_metrics = CacheMetrics(registry)
         caches = Caches.build(
-            cache_config, clock, CacheMetrics(registry), redis_client=client
+            cache_config, clock, cache_metrics, redis_client=client
         )
         advisor = Advisor(
             advisor_backend,
@@ -283,6 +286,7 @@ class Runtime:
             jobs,
             registry,
             requests,
+            cache_metrics,
             client,
             storage,
             writer,
@@ -291,6 +295,20 @@ class Runtime:
     def start(self) -> None:
         """Start and warm up the solve workers (blocks for seconds)."""
         self.pool.warm_up()
+
+    def observe(self) -> None:
+        """Set the metrics that are states, not events, before a
+        scrape: the size of each cache layer.
+
+        .. note::
+           Layers in Redis are not sized: that walks the whole database
+           (:class:`~engine.cache.RedisBackend`), too much for every
+           scrape. Redis reports its own memory.
+        """
+        if self.redis is not None:
+            return
+        for name, stats in self.service.caches.stats().items():
+            self.cache_metrics.set_size(name, stats.entries, stats.bytes)
 
     def readiness(self) -> list[str]:
         """Why the service is not ready: one reason per part that does

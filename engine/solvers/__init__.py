@@ -83,7 +83,12 @@ def solve(request: Request, config: SolverConfig | None = None) -> Plan:
     deadline = began + request.options.time_limit
 
     solver: Solver
-    if backend is Backend.HEURISTIC or not request.orders:
+    if (
+        backend is Backend.HEURISTIC
+        or not request.orders
+        # OR-Tools aborts the whole process on a model without vehicles.
+        or not request.vehicles
+    ):
         solver = InsertionSolver()
     elif backend is Backend.PYVRP:
         # PyVRP builds a start of its own: measured on Li & Lim, a warm

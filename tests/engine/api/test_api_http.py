@@ -235,6 +235,18 @@ def test_large_request_becomes_a_job(client: httpx.Client) -> None:
     ) == (ASYNC_ABOVE + 5)
 
 
+@pytest.mark.timeout(60)
+def test_orders_without_vehicles_are_unassigned(client: httpx.Client) -> None:
+    """A request with orders and no vehicle (which once aborted a solve
+    worker inside OR-Tools) answers 200 with every order unassigned."""
+    body = _request(vehicles=[], options={"backend": "ortools"})
+    reply = client.post("/api/optimize", json=body)
+    assert reply.status_code == 200
+    plan = reply.json()["plan"]
+    assert plan["routes"] == []
+    assert [item["order_id"] for item in plan["unassigned"]] == ["o1"]
+
+
 def test_unknown_job_is_404(client: httpx.Client) -> None:
     """A job id nobody was given answers 404 naming it."""
     reply = client.get("/api/jobs/0123456789abcdef")
