@@ -276,7 +276,18 @@ def _within_runs(
 ) -> tuple[list[Finding], list[Compared]]:
     """Blocks of samples permuted between the two runs: sampling noise
     only (:mod:`simulator.gate.statistics`)."""
-    warnings: list[Finding] = []
+    warnings: list[Finding] = [
+        Finding(
+            "replications",
+            "warning",
+            True,
+            f"fewer than {config.min_replications} replications a side: "
+            "latency is compared within the runs, which cannot tell a "
+            "busier machine from slower code; for a verdict that can, "
+            f"run both sides with --replications {config.min_replications}"
+            " or more",
+        )
+    ]
     figures: list[Compared] = []
 
     for endpoint in sorted(set(baseline.endpoints) | set(candidate.endpoints)):
