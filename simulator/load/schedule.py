@@ -81,7 +81,7 @@ class Schedule:
         self._rng = rng
         self._clock = clock
         self._origin = clock()
-        self._next = 0.0
+        self._next: float | None = None
         self.taken = 0
         """Arrivals taken so far."""
         self._missed: int | None = None
@@ -95,9 +95,10 @@ class Schedule:
         return min(self.users / self._total, 1.0)
 
     def start(self) -> None:
-        """Start the run's clock now, and draw the first arrival."""
+        """Start the run's clock now; the first arrival is drawn when
+        first taken, at the share of that moment."""
         self._origin = self._clock()
-        self._next = self.day.next_arrival(0.0, self._rng.exponential())
+        self._next = None
 
     def now(self) -> float:
         """Wall seconds since :meth:`start`."""
@@ -110,6 +111,12 @@ class Schedule:
         return self._advance()
 
     def _advance(self) -> float | None:
+        # The first arrival is drawn when first asked for: a worker's
+        # users are spawned after the run starts.
+        if self._next is None:
+            self._next = self.day.next_arrival(
+                0.0, self._rng.exponential(), self._share
+            )
         due = self._next
         if not due < self.day.duration_s:
             return None
@@ -130,6 +137,8 @@ class Schedule:
         taken (users have stopped by then). Ends the schedule, and gives
         the same count when asked again."""
         if self._missed is None:
+            if self._next is None:
+                self._share = self.share
             taken = self.taken
             while self._advance() is not None:
                 pass
