@@ -243,6 +243,11 @@ def request_from_dict(data: Any) -> Request:
     )
 
 
+STOP_KINDS = {kind.value: kind for kind in StopKind}
+"""Stop kinds by value: a plain look-up, several times faster than the
+enum's own call on the cached-plan path."""
+
+
 def plan_from_dict(data: dict[str, Any]) -> Plan:
     """Rebuild a :class:`~engine.model.Plan` from :meth:`Plan.to_dict`."""
     routes = tuple(
@@ -251,7 +256,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             stops=tuple(
                 Stop(
                     order_id=stop["order_id"],
-                    kind=StopKind(stop["kind"]),
+                    kind=STOP_KINDS[stop["kind"]],
                     location_id=stop["location_id"],
                     arrival=stop["arrival"],
                     start=stop["start"],

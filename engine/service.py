@@ -7,7 +7,8 @@ timed stages::
     cache    look the request's fingerprint up in the route-plan layer
     solve    on a miss: plan the canonical request (engine.solvers.solve)
     advisor  on a miss: the fleet advisor's second opinion on the plan
-    eta      delivery estimates per order, kept in the reference layer
+    eta      each planned delivery's time; on a miss also published, per
+             order, in the reference layer for :meth:`Service.eta`
     store    the storage hook, when one is attached
 
 Each stage's wall time is measured with :func:`time.perf_counter`: that is
@@ -25,7 +26,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.advisor import Advisor, AdvisorConfig, Outcome
-from engine.cache import CacheConfig, Caches, Lookup, canonical_fingerprint
+from engine.cache import (
+    CacheConfig,
+    Caches,
+    Lookup,
+    canonical,
+    fingerprint,
+)
 from engine.codec import plan_from_dict
 from engine.errors import InvalidRequestError
 from engine.model import StopKind
@@ -54,6 +61,10 @@ log = logging.getLogger(__name__)
 
 STAGES = ("cache", "solve", "advisor", "eta", "store")
 """The stages of :meth:`Service.optimize`, in the order they run."""
+
+COMPUTED_STAGES = ("solve", "advisor", "eta")
+"""Stages timed inside a miss's computation, which the cache stage's
+time around it leaves out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,29 +250,31 @@ class Service:
         modelled = [self.config.extra_service_s]
         review: list[Outcome] = []
 
+        precision = self.config.cache.precision
         with watch.time("cache"):
-            solvable, key = canonical_fingerprint(
-                request, self.config.cache.precision
-            )
+            key = fingerprint(request, precision)
 
         def compute() -> dict[str, Any]:
+            solvable = canonical(request, precision)
             plan = self._solve(solvable, watch)
             reviewed = self._review(solvable, plan, watch)
             if reviewed is not None:
                 review.append(reviewed[0])
                 modelled.append(reviewed[1])
+            with watch.time("eta"):
+                self._publish_etas(plan)
             return plan.to_dict()
 
         began = time.perf_counter()
         value, lookup = self.caches.routes.get_or_compute(key, compute)
         spent = time.perf_counter() - began
-        inner = watch.seconds["solve"] + watch.seconds["advisor"]
+        inner = sum(watch.seconds[stage] for stage in COMPUTED_STAGES)
         watch.seconds["cache"] += max(spent - inner, 0.0)
 
         with watch.time("cache"):
             plan = plan_from_dict(value)
         with watch.time("eta"):
-            etas = self._publish_etas(plan)
+            etas = _delivery_times(plan)
         if self.store is not None:
             with watch.time("store"):
                 self.store.save_plan(key, request, plan, self.clock.now())
@@ -277,7 +290,14 @@ class Service:
         )
 
     def eta(self, order_id: str) -> Eta | None:
-        """The latest planned delivery of ``order_id``, or None."""
+        """The delivery of ``order_id`` in the plan last computed that
+        routes it, or None.
+
+        ETAs are published when a plan is computed, not when a cached
+        plan is served again: ``planned_at`` is when the plan was made,
+        and serving an older plan from the cache never overwrites a
+        newer plan's estimate.
+        """
         value = self.caches.reference.get(f"eta:{order_id}")
         if value is None:
             return None
@@ -328,13 +348,11 @@ class Service:
             review = self.advisor.review(request, plan)
         return review.outcome, review.latency_s
 
-    def _publish_etas(self, plan: Plan) -> dict[str, float]:
+    def _publish_etas(self, plan: Plan) -> None:
         now = self.clock.now()
-        etas: dict[str, float] = {}
         for route in plan.routes:
             for stop in route.stops:
                 if stop.kind is StopKind.DELIVERY:
-                    etas[stop.order_id] = stop.arrival
                     self.caches.reference.put(
                         f"eta:{stop.order_id}",
                         {
@@ -343,4 +361,13 @@ class Service:
                             "at": now,
                         },
                     )
-        return etas
+
+
+def _delivery_times(plan: Plan) -> dict[str, float]:
+    """The planned arrival at each order's delivery stop."""
+    return {
+        stop.order_id: stop.arrival
+        for route in plan.routes
+        for stop in route.stops
+        if stop.kind is StopKind.DELIVERY
+    }

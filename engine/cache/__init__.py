@@ -10,7 +10,6 @@ answers and reference data, in memory or in Redis.
         MemoryBackend                  TTL + LRU + bounds in entries, bytes
         RedisBackend                   namespaced keys, TTL kept by Redis
     canonical, fingerprint             the cache key of a request
-    canonical_fingerprint              both at once
 """
 
 from engine.cache.base import (
@@ -27,7 +26,6 @@ from engine.cache.config import LAYERS, CacheConfig, LayerConfig
 from engine.cache.encoding import decode_json, encode_json, json_codec
 from engine.cache.fingerprint import (
     canonical,
-    canonical_fingerprint,
     fingerprint,
 )
 from engine.cache.layer import CacheLayer
@@ -50,7 +48,6 @@ __all__ = [
     "NullHooks",
     "RedisBackend",
     "canonical",
-    "canonical_fingerprint",
     "connect",
     "decode_json",
     "encode_json",

@@ -24,6 +24,7 @@ import functools
 import hashlib
 import json
 import math
+import operator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +32,9 @@ from engine.errors import InvalidRequestError
 from engine.model import Location, Request
 
 if TYPE_CHECKING:
-    from engine.model import Order, Vehicle
+    from collections.abc import Callable
 
-    Parts = tuple[tuple[Location, ...], tuple[Order, ...], tuple[Vehicle, ...]]
+    from engine.model import Order, Vehicle
 
 FINGERPRINT_VERSION = 2
 """Part of every digest; raised whenever the encoding below changes."""
@@ -46,25 +47,14 @@ def canonical(request: Request, precision: int) -> Request:
     orders each vehicle has on board or committed; coordinates are
     rounded to ``precision`` decimals. Everything else is kept.
     """
-    return _assemble(request, _canonical_parts(request, precision))
-
-
-def fingerprint(request: Request, precision: int) -> str:
-    """A hex digest of :func:`canonical` of ``request``: 32 characters."""
-    return _digest(request, _canonical_parts(request, precision))
-
-
-def canonical_fingerprint(
-    request: Request, precision: int
-) -> tuple[Request, str]:
-    """:func:`canonical` and :func:`fingerprint` of ``request`` at once,
-    for the price of one canonical form."""
-    parts = _canonical_parts(request, precision)
-    return _assemble(request, parts), _digest(request, parts)
-
-
-def _assemble(request: Request, parts: Parts) -> Request:
-    locations, orders, vehicles = parts
+    _check_precision(precision)
+    locations = tuple(
+        sorted(
+            (_rounded(location, precision) for location in request.locations),
+            key=_by_id,
+        )
+    )
+    orders, vehicles = _sorted_orders_and_vehicles(request)
     if (
         locations == request.locations
         and orders == request.orders
@@ -80,11 +70,21 @@ def _assemble(request: Request, parts: Parts) -> Request:
     )
 
 
-def _digest(request: Request, parts: Parts) -> str:
-    locations, orders, vehicles = parts
+def fingerprint(request: Request, precision: int) -> str:
+    """A hex digest of :func:`canonical` of ``request``: 32 characters.
+
+    The digest is read off ``request`` directly, rounding coordinates as
+    it goes, without building the canonical request: a cache hit needs
+    only the key, and the canonical form is built on a miss alone.
+    """
+    _check_precision(precision)
+    orders, vehicles = _sorted_orders_and_vehicles(request)
     document = {
         "version": FINGERPRINT_VERSION,
-        "locations": [_plain(location) for location in locations],
+        "locations": [
+            _plain_rounded(location, precision)
+            for location in sorted(request.locations, key=_by_id)
+        ],
         "orders": [_plain(order) for order in orders],
         "vehicles": [_plain(vehicle) for vehicle in vehicles],
         "travel": request.travel.identity(),
@@ -97,7 +97,7 @@ def _digest(request: Request, parts: Parts) -> str:
     return digest.hexdigest()
 
 
-def _canonical_parts(request: Request, precision: int) -> Parts:
+def _check_precision(precision: int) -> None:
     if (
         isinstance(precision, bool)
         or not isinstance(precision, int)
@@ -107,20 +107,37 @@ def _canonical_parts(request: Request, precision: int) -> Parts:
             "precision", precision, "must be an integer >= 0"
         )
 
-    locations = tuple(
-        sorted(
-            (_rounded(location, precision) for location in request.locations),
-            key=lambda location: location.id,
-        )
-    )
-    orders = tuple(sorted(request.orders, key=lambda order: order.id))
+
+def _by_id(item: Location | Order | Vehicle) -> str:
+    return item.id
+
+
+def _sorted_orders_and_vehicles(
+    request: Request,
+) -> tuple[tuple[Order, ...], tuple[Vehicle, ...]]:
+    orders = tuple(sorted(request.orders, key=_by_id))
     vehicles = tuple(
         sorted(
             (_sorted_bound(vehicle) for vehicle in request.vehicles),
-            key=lambda vehicle: vehicle.id,
+            key=_by_id,
         )
     )
-    return locations, orders, vehicles
+    return orders, vehicles
+
+
+COORDINATES = frozenset({"x", "y"})
+"""The fields of a :class:`Location` that are rounded."""
+
+
+def _plain_rounded(location: Location, precision: int) -> list[Any]:
+    """:func:`_plain` of :func:`_rounded` of ``location``, without
+    building the rounded location."""
+    return [
+        _plain(_round(value, precision) if rounded else value)
+        for rounded, value in zip(
+            _ROUNDED, _values(Location)(location), strict=True
+        )
+    ]
 
 
 def _rounded(location: Location, precision: int) -> Location:
@@ -160,6 +177,21 @@ def _names(kind: Any) -> tuple[str, ...]:
     return tuple(field.name for field in dataclasses.fields(kind))
 
 
+@functools.cache
+def _values(kind: Any) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving a dataclass's field values in declared order,
+    read in one C call (``operator.attrgetter``)."""
+    names = _names(kind)
+    if len(names) == 1:
+        (name,) = names
+        return lambda value: (getattr(value, name),)
+    return operator.attrgetter(*names)
+
+
+_ROUNDED = tuple(name in COORDINATES for name in _names(Location))
+"""For each field of a :class:`Location`, whether it is rounded."""
+
+
 def _plain(value: Any) -> Any:
     """``value`` as JSON data in which equal values read the same.
 
@@ -178,6 +210,7 @@ def _plain(value: Any) -> Any:
         return value.value
     if isinstance(value, float):
         return int(value) if value.is_integer() else float(value)
-    if kind is tuple or kind is list:
-        return [_plain(item) for item in value]
-    return [_plain(getattr(value, name)) for name in _names(kind)]
+    items = value if kind is tuple or kind is list else _values(kind)(value)
+    # Strings, integers, booleans and None are most fields, and are
+    # taken as they are without a call.
+    return [item if type(item) in _SCALARS else _plain(item) for item in items]

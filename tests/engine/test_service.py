@@ -205,3 +205,33 @@ def test_caches_are_built_from_the_config() -> None:
         "advice",
         "reference",
     ]
+
+
+def test_a_cached_plan_does_not_overwrite_a_newer_eta() -> None:
+    """ETAs come from the plan last computed: serving an older plan again
+    from the cache leaves a newer plan's estimate, and its planning time,
+    as they are."""
+    clock = ManualClock(100.0)
+    service = _service(clock)
+    first = _request()
+    service.optimize(first)
+    order_id = first.orders[0].id
+
+    clock.advance(100.0)
+    newer = dataclasses.replace(
+        first, options=Options(backend=Backend.HEURISTIC, seed=7)
+    )
+    assert service.optimize(newer).cache is Lookup.MISS
+    clock.advance(100.0)
+    again = service.optimize(first)
+
+    assert again.cache is Lookup.HIT
+    eta = service.eta(order_id)
+    assert eta is not None
+    assert eta.planned_at == 200.0
+    assert again.etas[order_id] == next(
+        stop.arrival
+        for route in again.plan.routes
+        for stop in route.stops
+        if stop.order_id == order_id and stop.kind is StopKind.DELIVERY
+    )

@@ -262,6 +262,26 @@ def test_same_fingerprint_iff_same_canonical_request(
 
 @SETTINGS
 @given(requests(), st.integers(-4, 4))
+def test_fingerprint_is_that_of_the_canonical_request(
+    request: Request, nudge: int
+) -> None:
+    """The fingerprint read off a request without building its canonical
+    form equals the canonical form's own, coordinates off the precision
+    grid included."""
+    delta = nudge * 10.0 ** -(PRECISION + 1)
+    off_grid = dataclasses.replace(
+        request,
+        locations=tuple(
+            Location(location.id, location.x + delta, -location.y)
+            for location in request.locations
+        ),
+    )
+    form = canonical(off_grid, PRECISION)
+    assert fingerprint(off_grid, PRECISION) == fingerprint(form, PRECISION)
+
+
+@SETTINGS
+@given(requests(), st.integers(-4, 4))
 def test_coordinates_within_the_precision_share_a_fingerprint(
     request: Request, nudge: int
 ) -> None:
