@@ -24,6 +24,7 @@ import math
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ from engine.metrics import exposition_text
 from engine.storage import StorageFullError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator
 
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,6 +68,9 @@ REQUEST_ID = "X-Request-ID"
 
 ENDPOINT_KEY = "barq.endpoint"
 """Where a handler writes its endpoint's name in the ASGI scope."""
+
+Handler = Callable[["Request"], Awaitable[Response]]
+"""A route's handler."""
 
 _GIVEN_ID = re.compile(r"[\x21-\x7e]{1,128}")
 """A request id taken as it is: up to 128 visible ASCII characters."""
@@ -167,7 +171,7 @@ class Api:
 
     def routes(self) -> list[Route]:
         """Every route, each named after its endpoint."""
-        table: list[tuple[str, str, Any, str]] = [
+        table: list[tuple[str, str, Handler, str]] = [
             ("/api/optimize", "optimize", self.optimize, "POST"),
             ("/api/jobs/{job_id}", "job", self.job, "GET"),
             ("/api/orders/{order_id}/eta", "eta", self.eta, "GET"),
@@ -329,9 +333,7 @@ class Api:
         )
 
 
-def _named(
-    name: str, handler: Callable[[Request], Awaitable[Response]]
-) -> Callable[[Request], Awaitable[Response]]:
+def _named(name: str, handler: Handler) -> Handler:
     async def endpoint(request: Request) -> Response:
         request.scope[ENDPOINT_KEY] = name
         return await handler(request)
