@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -116,14 +118,17 @@ def run(args: argparse.Namespace) -> int:
         option = "--" + error.field.removeprefix("api.").replace("_", "-")
         option = option.removesuffix("-s")
         raise InvalidRequestError(option, error.value, error.rule) from None
+    listener = _listen(args.host, args.port)
     backends = Backends(args.cache, args.storage, args.advisor)
     try:
         runtime = Runtime.build(config, backends)
     except InvalidRequestError as error:
+        listener.close()
         raise InvalidRequestError(
             f"--{error.field}", error.value, error.rule
         ) from None
     except StorageError as error:
+        listener.close()
         raise InvalidRequestError(
             "--storage", args.storage, f"must be reachable ({error})"
         ) from None
@@ -142,8 +147,30 @@ def run(args: argparse.Namespace) -> int:
             lifespan="on",
         )
     )
-    server.run()
+    address, port = listener.getsockname()[:2]
+    host = f"[{address}]" if ":" in address else address
+    print(
+        f"serving http://{host}:{port} with {config.workers} solve "
+        "workers, once warmed up (Ctrl-C stops)",
+        flush=True,
+    )
+    server.run(sockets=[listener])
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, so that an address
+    in use is an error of the options, found before anything starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        raise InvalidRequestError(
+            "--host/--port",
+            f"{host}:{port}",
+            "must be an address free to listen on "
+            f"({os.strerror(error.errno) if error.errno else error})",
+        ) from None
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:

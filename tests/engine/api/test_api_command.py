@@ -4,6 +4,8 @@ allowed."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from simulator.cli import main
@@ -52,3 +54,14 @@ def test_unreachable_storage_exits_2(
     url = f"postgresql://127.0.0.1:{free_port()}/barq"
     assert main(["serve", "--storage", url]) == 2
     assert f"--storage = '{url}': must be reachable" in capsys.readouterr().err
+
+
+def test_port_in_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An address another socket listens on is refused before the
+    workers start."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    error = capsys.readouterr().err
+    assert f"--host/--port = '127.0.0.1:{port}'" in error
+    assert "must be an address free to listen on" in error
