@@ -159,7 +159,7 @@ def _mix_run(
         "--no-report",
         "--quiet",
     ]
-    subprocess.run(command, cwd=REPOSITORY, check=True, capture_output=True)
+    _run(command)
     return _figures("mix", rate, out)
 
 
@@ -188,8 +188,16 @@ def _fixed_run(
         "--out",
         str(out),
     ]
-    subprocess.run(command, cwd=REPOSITORY, check=True, capture_output=True)
+    _run(command)
     return _figures(call, rate, out, hits_only)
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(
+        command, cwd=REPOSITORY, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)}\n{done.stderr}")
 
 
 def _figures(

@@ -64,6 +64,9 @@ SECONDS_PER_HOUR = 3600.0
 MIX_STEP_S = 60.0
 """The mix is tabled once per this many simulated seconds."""
 
+QUESTIONS_KEPT = 4096
+"""Merchants' questions kept encoded, the oldest dropped first."""
+
 MATRIX_DECIMALS = 1
 """Travel seconds in a body are rounded to this many decimals, which
 halves a dispatch body and changes no plan that matters."""
@@ -212,6 +215,8 @@ class Traffic:
         multiplier = self.city.multiplier(t)
         key = ("batch_plan", merchant, orders, multiplier)
         if key not in self._questions:
+            if len(self._questions) >= QUESTIONS_KEPT:
+                del self._questions[next(iter(self._questions))]
             request = self._batch_request(merchant, orders, multiplier)
             self._questions[key] = _encode(request_to_dict(request))
         return Call(
