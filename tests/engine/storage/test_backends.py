@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
     from conftest import RecordingHooks
 
+pytestmark = pytest.mark.timeout(120)
+"""Every test here waits for a database; none should wait long."""
+
 
 def backend(
     url: str, hooks: RecordingHooks | None = None, **settings: Any
