@@ -53,7 +53,9 @@ def main() -> None:
             f"{median * 1000:>10.1f} {worst * 1000:>8.1f}"
         )
     machine = describe()
-    print(f"{args.repeats} repeats; {machine['cpu']}, {machine['cores']} cores")
+    print(
+        f"{args.repeats} repeats; {machine['cpu']}, {machine['cores']} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,7 @@ def main() -> None:
             began = time.perf_counter()
             network.matrix(places, places)
             cold.append(time.perf_counter() - began)
-        memo = _seconds(lambda: network.matrix(places, places), repeats)
+        memo = _seconds(partial(network.matrix, places, places), repeats)
         print(
             f"{name:20} {network.node_count:7d} {load_s:7.2f} "
             f"{statistics.median(cold) * 1e3:8.1f} {memo * 1e3:8.2f}"

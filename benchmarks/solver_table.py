@@ -38,7 +38,8 @@ def table(runs: list[dict]) -> str:
         first = rows[0]
         lines.append(
             f"| {first['instance']} | {first['bks_vehicles']} | "
-            f"{first['bks_distance']:.2f} | {first['reference_distance']:.2f} | "
+            f"{first['bks_distance']:.2f} | "
+            f"{first['reference_distance']:.2f} | "
             + " | ".join(_cell(row) for row in rows)
             + " |"
         )

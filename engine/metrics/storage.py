@@ -49,8 +49,7 @@ class StorageMetrics:
         )
         self.rejected = Counter(
             "barq_storage_rejected",
-            "Records the batching writer refused because its buffer was "
-            "full.",
+            "Records the batching writer refused, its buffer full.",
             ["operation"],
             registry=registry,
         )
