@@ -8,16 +8,12 @@ run's knobs as options or environment variables (docs/load.md)::
         locust -f simulator/load/locustfile.py --headless \\
         --host http://127.0.0.1:8000
 
-=================  ==================  ==================================
-option             variable            meaning
-=================  ==================  ==================================
-``--barq-scenario``  ``BARQ_SCENARIO``  scenario file (required)
-``--barq-set``     ``BARQ_SET``        overrides, ``F=V`` separated by ``;``
-``--barq-users``   ``BARQ_USERS``      concurrent senders over all workers
-``--barq-duration``  ``BARQ_DURATION``  wall seconds of the compressed span
-``--barq-rate``    ``BARQ_RATE``       requests per second at the peak
-``--barq-seed``    ``BARQ_SEED``       seed of the city and the requests
-=================  ==================  ==================================
+The options (each also an environment variable): ``--barq-scenario``
+(``BARQ_SCENARIO``, required), ``--barq-set`` (``BARQ_SET``, overrides
+``F=V`` separated by ``;``), ``--barq-users`` (``BARQ_USERS``, over all
+workers), ``--barq-duration`` (``BARQ_DURATION``, wall seconds of the
+compressed span), ``--barq-rate`` (``BARQ_RATE``, requests per second at
+the peak) and ``--barq-seed`` (``BARQ_SEED``).
 
 The shape, not ``-u`` or ``-t``, sets the users and the run's length;
 the master passes the options on to its workers. Each process that
@@ -87,6 +83,15 @@ class Load:
 LOAD: Load | None = None
 """This process's run: set by :func:`configure`, or on the test's start
 from the command line's options."""
+
+LOCUST_OPTIONS = {
+    "--target": "--host",
+    "--users": "--barq-users",
+    "--duration": "--barq-duration",
+    "--rate": "--barq-rate",
+    "--seed": "--barq-seed",
+}
+"""``barq load``'s options as Locust's command line spells them."""
 
 REPORTED: dict[str, dict[str, int]] = {}
 """On a master: each worker's last report of its sends."""
@@ -229,11 +234,6 @@ class CompressedDayShape(LoadTestShape):
         if self.get_run_time() >= settings.duration_s:
             return None
         return settings.users, float(settings.users)
-
-    def rate(self) -> float:
-        """Requests per second now, where this process runs users."""
-        load = current()
-        return load.day.rate(load.schedule.now())
 
     def _environment(self) -> Environment:
         assert self.runner is not None
@@ -387,16 +387,23 @@ def _settings(environment: Environment) -> LoadSettings:
             "",
             "must name a scenario file (or set BARQ_SCENARIO)",
         )
-    return LoadSettings(
-        scenario=Path(options.barq_scenario),
-        target=environment.host,
-        users=options.barq_users,
-        duration_s=options.barq_duration,
-        rate=options.barq_rate,
-        seed=options.barq_seed,
-        overrides=tuple(
-            item.strip()
-            for item in options.barq_set.split(";")
-            if item.strip()
-        ),
-    )
+    try:
+        return LoadSettings(
+            scenario=Path(options.barq_scenario),
+            target=environment.host,
+            users=options.barq_users,
+            duration_s=options.barq_duration,
+            rate=options.barq_rate,
+            seed=options.barq_seed,
+            overrides=tuple(
+                item.strip()
+                for item in options.barq_set.split(";")
+                if item.strip()
+            ),
+        )
+    except InputError as error:
+        # Named as this command line spells the option.
+        option = LOCUST_OPTIONS.get(error.source, error.source)
+        raise InputError(
+            option, error.path, error.value, error.allowed
+        ) from None

@@ -104,3 +104,33 @@ def test_master_and_worker_send_the_city(
     with (tmp_path / "stats_stats.csv").open() as stats:
         names = {row["Name"] for row in csv.DictReader(stats)}
     assert {"eta", "location"} <= names
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({}, "--barq-scenario"),
+        ({"BARQ_SCENARIO": str(SMOKE), "BARQ_USERS": "0"}, "--barq-users"),
+        ({"BARQ_SCENARIO": str(SMOKE), "BARQ_RATE": "-2"}, "--barq-rate"),
+    ],
+)
+@pytest.mark.timeout(120)
+def test_locustfile_bad_options_exit_2(
+    variables: dict[str, str], named: str, tmp_path: Path
+) -> None:
+    """Run by Locust's own command line, the locustfile refuses a missing
+    scenario or a value not allowed before any user starts: exit code 2
+    and a message naming the option as that command line spells it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BARQ")}
+    process = _locust(
+        "--headless",
+        "--host",
+        "http://127.0.0.1:9",
+        log=tmp_path / "locust.log",
+        env={**env, **variables},
+    )
+
+    code = process.wait(timeout=90)
+
+    assert code == 2
+    assert named in (tmp_path / "locust.log").read_text(errors="replace")
