@@ -8,11 +8,13 @@ from the raw samples through the simulation's own functions; time is
 wall time, so ``run.simulated_s`` is the run's planned length and
 throughput is requests per wall second.
 
-Caches and the advisor are read from the service's ``/metrics``, scraped
-before and after the run: counters as their difference, sizes as at the
-end. Without a scrape ``caches`` is empty and every advisor figure null.
-The advisor's latency percentiles are null too, since a scrape holds
-only histogram buckets and every percentile here is exact. Business
+Caches, the advisor and storage are read from the service's
+``/metrics``, scraped before and after the run: counters as their
+difference, sizes as at the end. Without a scrape ``caches`` is empty,
+every advisor figure null and ``storage`` null (as it is for a service
+without storage). The advisor's latency and storage's query percentiles
+are null too, since a scrape holds only histogram buckets and every
+percentile here is exact. Business
 figures (``kpis``) are null: a load run moves no driver.
 """
 
@@ -101,7 +103,7 @@ def write_load_run(
         "throughput": throughput(samples, duration_s),
         "caches": cache_figures(*scrapes) if scrapes else {},
         "advisor": advisor_figures(*scrapes) if scrapes else NO_ADVISOR,
-        "storage": None,
+        "storage": storage_figures(*scrapes) if scrapes else None,
         "kpis": NO_KPIS,
         "targets": scenario.targets.model_dump(mode="json"),
         "faults": [],
@@ -176,6 +178,24 @@ def advisor_figures(before: Scrape, after: Scrape) -> dict[str, Any]:
         "outcomes": outcomes,
         "fallback_share": fallbacks / calls if calls else 0.0,
         "latency": dict(NO_ADVISOR["latency"]),
+    }
+
+
+def storage_figures(before: Scrape, after: Scrape) -> dict[str, Any] | None:
+    """Rows written, timed statements and batches, failed statements and
+    refused records during the run; None where the service exposes no
+    storage metrics (it stores nothing)."""
+    if not any(name.startswith("barq_storage_") for name, _ in after):
+        return None
+    scrapes = (before, after)
+    return {
+        "writes": _counted(scrapes, "barq_storage_rows_written_total"),
+        "batches": _counted(
+            scrapes, "barq_storage_query_duration_seconds_count"
+        ),
+        "query": {"p50": None, "p95": None, "p99": None},
+        "errors": _counted(scrapes, "barq_storage_errors_total"),
+        "rejected": _counted(scrapes, "barq_storage_rejected_total"),
     }
 
 

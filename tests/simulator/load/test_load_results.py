@@ -13,13 +13,19 @@ import pytest
 
 from engine.advisor import Outcome
 from engine.cache import EvictionReason, Lookup
-from engine.metrics import AdvisorMetrics, CacheMetrics, CollectorRegistry
+from engine.metrics import (
+    AdvisorMetrics,
+    CacheMetrics,
+    CollectorRegistry,
+    StorageMetrics,
+)
 from engine.metrics.exposition import exposition_text
 from engine.metrics.scrape import read_exposition
 from simulator.load.results import (
     NO_ADVISOR,
     advisor_figures,
     cache_figures,
+    storage_figures,
     write_load_run,
 )
 from simulator.load.schedule import Record
@@ -73,6 +79,31 @@ def test_cache_and_advisor_figures_are_the_run_s_differences() -> None:
     assert advisor["outcomes"]["ok"] == 0
     assert advisor["fallback_share"] == pytest.approx(0.5)
     assert advisor["latency"] == NO_ADVISOR["latency"]
+
+
+def test_storage_figures_only_where_the_service_stores() -> None:
+    """A service without storage metrics stores nothing: storage is
+    null. With them, rows, timed writes, errors and refused records are
+    the run's differences."""
+    service = Service()
+    assert storage_figures(service.scrape(), service.scrape()) is None
+
+    storage = StorageMetrics(service.registry)
+    before = service.scrape()
+    storage.on_query("copy_locations", 0.004, 120, ok=True)
+    storage.on_query("insert_plans", 0.002, 3, ok=True)
+    storage.on_query("insert_plans", 0.002, 0, ok=False)
+    storage.on_rejected("insert_plans")
+    after = service.scrape()
+
+    figures = storage_figures(before, after)
+
+    assert figures is not None
+    assert figures["writes"] == 123
+    assert figures["batches"] == 3
+    assert figures["errors"] == 1
+    assert figures["rejected"] == 1
+    assert figures["query"] == {"p50": None, "p95": None, "p99": None}
 
 
 def _record(count: int, seed: int = 0) -> Record:
