@@ -30,9 +30,10 @@ REPLAY = SMOKE.parent / "replay_sample.yaml"
 @pytest.mark.timeout(300)
 def test_short_run_against_the_service(service: str, tmp_path: Path) -> None:
     """A few seconds of the smoke town against ``barq serve`` (memory
-    cache): exit 0, and a run directory whose results.json agrees with
-    its samples, whose percentiles are in order, whose caches come from
-    the service's /metrics, and that ``barq report`` reads."""
+    cache): exit 0, every request answered and none refused as invalid,
+    and a run directory whose results.json agrees with its samples,
+    whose percentiles are in order, whose caches come from the service's
+    /metrics, and that ``barq report`` reads."""
     out = tmp_path / "run"
 
     done = barq(
@@ -66,7 +67,14 @@ def test_short_run_against_the_service(service: str, tmp_path: Path) -> None:
         assert figures["errors"] == int((rows["outcome"] == "error").sum())
         assert figures["p50"] <= figures["p95"] <= figures["p99"]
         assert figures["p99"] <= figures["max"]
-    assert set(samples["outcome"]) <= {"ok", "unknown", "fallback"}
+    # Every request answered, none refused as invalid (a busy machine
+    # may still see a 503 from the solve queue).
+    assert (samples["status"] > 0).all()
+    assert not samples["status"].isin([400, 422]).any()
+    assert set(samples.loc[samples["endpoint"] == "eta", "outcome"]) <= {
+        "ok",
+        "unknown",
+    }
     assert "routes" in results["caches"]
     assert results["throughput"]["mean"] == pytest.approx(len(samples) / 4)
 
