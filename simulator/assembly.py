@@ -6,10 +6,11 @@ backend whose outage and slowness windows are the scenario's LLM faults,
 and :class:`Service` over both. The recorder is the hooks of all three.
 
 With ``engine.storage`` other than ``none``, the service stores its
-plans and driver locations through a :class:`~engine.storage.BatchWriter`
-over the scenario's database (by default ``barq.sqlite`` in the run
-directory); :func:`close_store` writes what is left at the end of the
-run.
+plans and driver locations through a
+:class:`~simulator.storage.SimulatedWriter`, the batching writer on the
+simulation's clock, over the scenario's database (by default
+``barq.sqlite`` in the run directory), slowed inside ``storage_slow``
+windows; :func:`close_store` writes what is left at the end of the run.
 
 Redis loss is simulated, not staged: inside a ``redis_down`` window each
 layer's shared backend answers as an unreachable server would (with
@@ -42,13 +43,13 @@ from engine.cache import (
 from engine.errors import InvalidRequestError
 from engine.service import Service, ServiceConfig
 from engine.storage import (
-    BatchWriter,
     StorageConfig,
     StorageError,
     WriterStats,
     open_storage,
 )
 from simulator.errors import ScenarioError
+from simulator.storage import SimulatedWriter
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from simulator.recorder import Recorder
     from simulator.scenario import Scenario
     from simulator.scenario.service import AdvisorSettings, Fault
+    from simulator.world import SimClock
 
 SQLITE_FILE = "barq.sqlite"
 """The SQLite file of a run with ``backend: sqlite`` and no URL, in the
@@ -136,9 +138,12 @@ def model_config(
     )
 
 
-def open_store(scenario: Scenario, run_dir: Path | None) -> BatchWriter | None:
-    """A batching writer over the scenario's storage, migrated, or None
-    for ``backend: none``.
+def open_store(
+    scenario: Scenario, clock: SimClock, run_dir: Path | None
+) -> SimulatedWriter | None:
+    """A batching writer on the simulation's clock over the scenario's
+    storage, migrated, its process started; or None for ``backend:
+    none``.
 
     Raises
     ------
@@ -160,16 +165,29 @@ def open_store(scenario: Scenario, run_dir: Path | None) -> BatchWriter | None:
             )
         url = str(run_dir / SQLITE_FILE)
     try:
-        config = StorageConfig(url=url)
+        config = StorageConfig(
+            url=url,
+            batch_size=settings.batch_size,
+            batch_age_s=settings.batch_age_s,
+            buffer_limit=settings.buffer_limit,
+        )
         if config.backend != settings.backend:
             raise InvalidRequestError(
                 "url", url, f"must name a {settings.backend} database"
             )
-        return BatchWriter(open_storage(config), config)
+        storage = open_storage(config)
     except (InvalidRequestError, StorageError) as error:
         raise ScenarioError(
             _source(scenario), "engine.storage.url", url, str(error)
         ) from error
+    slow = [
+        (fault.start_s, fault.end_s, fault.factor or 1.0)
+        for fault in scenario.faults
+        if fault.kind == "storage_slow"
+    ]
+    writer = SimulatedWriter(clock.env, storage, config, slow)
+    clock.env.process(writer.run())
+    return writer
 
 
 def close_store(service: Service) -> WriterStats | None:
@@ -184,7 +202,7 @@ def close_store(service: Service) -> WriterStats | None:
         records were not written.
     """
     writer = service.store
-    if not isinstance(writer, BatchWriter):
+    if not isinstance(writer, SimulatedWriter):
         return None
     try:
         writer.close(CLOSE_TIMEOUT_S)
@@ -195,7 +213,7 @@ def close_store(service: Service) -> WriterStats | None:
 
 def build_service(
     scenario: Scenario,
-    clock: Clock,
+    clock: SimClock,
     recorder: Recorder,
     rng: np.random.Generator,
     run_dir: Path | None = None,
@@ -232,7 +250,7 @@ def build_service(
         clock,
         caches,
         advisor,
-        store=open_store(scenario, run_dir),
+        store=open_store(scenario, clock, run_dir),
         config=ServiceConfig(cache=cache_config(scenario), advisor=config),
         hooks=recorder,
     )

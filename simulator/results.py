@@ -146,9 +146,10 @@ def advisor_figures(
 
 
 def storage_figures(stats: WriterStats | None) -> dict[str, Any] | None:
-    """Rows written, batches, the wall seconds of a batch write (p50,
-    p95, p99) and failed writes (each retried: ``errors``); None for a
-    run without storage."""
+    """Rows written, batches, the seconds of a batch write (p50, p95,
+    p99), failed writes (each retried: ``errors``) and saves refused
+    with a full buffer (``rejected``); None for a run without
+    storage."""
     if stats is None:
         return None
     figures = latency_figures(stats.durations)
@@ -157,6 +158,7 @@ def storage_figures(stats: WriterStats | None) -> dict[str, Any] | None:
         "batches": stats.batches,
         "query": {key: figures[key] for key in ("p50", "p95", "p99")},
         "errors": stats.retries,
+        "rejected": stats.rejected,
     }
 
 

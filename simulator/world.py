@@ -22,6 +22,7 @@ so adding requests of one kind does not move the draws of another.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ import pandas as pd
 import simpy
 
 from engine.model import Location, Options, Order, Request, Vehicle
+from engine.storage import StorageFullError
 from simulator.dispatch import apply_plan, dispatch_request, release_driver
 from simulator.port import EnginePort
 from simulator.recorder import Recorder
@@ -59,11 +61,12 @@ class SimClock:
     """The engine's clock inside a simulation: SimPy's ``now``."""
 
     def __init__(self, env: simpy.Environment) -> None:
-        self._env = env
+        self.env = env
+        """The simulation whose time this clock reads."""
 
     def now(self) -> float:
         """Simulated seconds since the start of the run."""
-        return float(self._env.now)
+        return float(self.env.now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +369,12 @@ class World:
             self._epoch += 1
             if request is None:
                 continue
-            served = self.port.optimize("dispatch", self.service, request)
+            try:
+                served = self.port.optimize("dispatch", self.service, request)
+            except StorageFullError:
+                # Refused, as the HTTP API answers 503: the orders wait
+                # for the next epoch.
+                continue
             # The plan takes effect once the advisor has answered: the
             # modelled part of the latency, which is deterministic.
             if served.modelled_s > 0:
@@ -419,10 +427,13 @@ class World:
         if not online:
             return
         driver = online[int(self._api.integers(len(online)))]
-        self.port.serve(
-            "location",
-            lambda: self.service.update_location(driver.id, driver.location),
-        )
+        with contextlib.suppress(StorageFullError):
+            self.port.serve(
+                "location",
+                lambda: self.service.update_location(
+                    driver.id, driver.location
+                ),
+            )
 
     def _ask_batch_plan(self) -> None:
         if not self._waiting:
@@ -432,7 +443,8 @@ class World:
         request = self._batch_request(self._merchants[merchant])
         if request is None:
             return
-        self.port.optimize("batch_plan", self.service, request)
+        with contextlib.suppress(StorageFullError):
+            self.port.optimize("batch_plan", self.service, request)
 
     def _batch_request(self, merchant: Merchant) -> Request | None:
         # A merchant's question: how would a few couriers leaving now

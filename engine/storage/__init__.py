@@ -10,6 +10,7 @@ a SQLite file or in PostgreSQL, written in batches off the request path.
     BatchWriter(storage, config)    the engine's PlanStore: a bounded
                                     buffer, batches by size or age,
                                     retries with backoff
+    RecordSaver                     the saves a writer offers
     StorageConfig                   URL, pool, timeouts, batching
 """
 
@@ -32,7 +33,7 @@ from engine.storage.base import (
 from engine.storage.config import StorageConfig
 from engine.storage.postgres import PostgresStorage
 from engine.storage.sqlite import SQLiteStorage
-from engine.storage.writer import BatchWriter, WriterStats
+from engine.storage.writer import BatchWriter, RecordSaver, WriterStats
 
 __all__ = [
     "AdviceRecord",
@@ -44,6 +45,7 @@ __all__ = [
     "PlanRecord",
     "PostgresStorage",
     "Record",
+    "RecordSaver",
     "SQLiteStorage",
     "Storage",
     "StorageConfig",

@@ -82,7 +82,49 @@ class WriterStats:
     durations: tuple[float, ...]
 
 
-class BatchWriter:
+class RecordSaver:
+    """The saves of the engine's :class:`~engine.service.PlanStore`, and
+    of jobs and advice, each building its record and handing it to
+    :meth:`_accept`, which a writer defines."""
+
+    def save_plan(
+        self, fingerprint: str, request: Request, plan: Plan, at: float
+    ) -> None:
+        """Accept a served plan and its request."""
+        self._accept(
+            PlanRecord(
+                fingerprint, request_to_dict(request), plan.to_dict(), at
+            )
+        )
+
+    def save_location(
+        self, driver_id: str, location: Location, at: float
+    ) -> None:
+        """Accept a driver's reported location."""
+        self._accept(LocationRecord(driver_id, location.x, location.y, at))
+
+    def save_job(self, job: JobRecord) -> None:
+        """Accept a job's state."""
+        self._accept(job)
+
+    def save_advice(
+        self,
+        kind: str,
+        outcome: str,
+        latency_s: float,
+        at: float,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Accept one advisor call and how it ended."""
+        self._accept(
+            AdviceRecord(kind, outcome, latency_s, at, dict(detail or {}))
+        )
+
+    def _accept(self, record: Record) -> None:
+        raise NotImplementedError
+
+
+class BatchWriter(RecordSaver):
     """Saves records into a bounded buffer; a thread writes them in
     batches to ``storage``.
 
@@ -150,39 +192,6 @@ class BatchWriter:
             target=self._run, name="barq-storage-writer", daemon=True
         )
         self._thread.start()
-
-    def save_plan(
-        self, fingerprint: str, request: Request, plan: Plan, at: float
-    ) -> None:
-        """Accept a served plan and its request."""
-        self._accept(
-            PlanRecord(
-                fingerprint, request_to_dict(request), plan.to_dict(), at
-            )
-        )
-
-    def save_location(
-        self, driver_id: str, location: Location, at: float
-    ) -> None:
-        """Accept a driver's reported location."""
-        self._accept(LocationRecord(driver_id, location.x, location.y, at))
-
-    def save_job(self, job: JobRecord) -> None:
-        """Accept a job's state."""
-        self._accept(job)
-
-    def save_advice(
-        self,
-        kind: str,
-        outcome: str,
-        latency_s: float,
-        at: float,
-        detail: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Accept one advisor call and how it ended."""
-        self._accept(
-            AdviceRecord(kind, outcome, latency_s, at, dict(detail or {}))
-        )
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every record accepted so far is written.

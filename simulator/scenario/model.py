@@ -140,6 +140,22 @@ class Scenario(Section):
                     fault.kind,
                     "needs engine.cache.backend: redis",
                 )
+            if (
+                fault.kind == "storage_slow"
+                and self.engine.storage.backend == "none"
+            ):
+                raise RuleError(
+                    f"faults[{k}].kind",
+                    fault.kind,
+                    "needs engine.storage.backend: sqlite or postgresql",
+                )
+            if fault.kind == "storage_slow" and self.replay is not None:
+                raise RuleError(
+                    f"faults[{k}].kind",
+                    fault.kind,
+                    "cannot refuse a replay's dispatch, which the "
+                    "benchmark's rules require to be made",
+                )
             if fault.kind == "demand_spike" and self.replay is not None:
                 raise RuleError(
                     f"faults[{k}].kind",

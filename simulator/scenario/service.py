@@ -234,6 +234,16 @@ class StorageSettings(Section):
     """Database URL: required for ``postgresql``; for ``sqlite`` a file
     path, by default ``barq.sqlite`` in the run directory."""
 
+    batch_size: Count = 200
+    """Records the writer puts in one batch, at most."""
+
+    batch_age_s: Positive = 0.5
+    """A batch is written once its oldest record is this old, full or
+    not (simulated seconds)."""
+
+    buffer_limit: Count = 10_000
+    """Records the writer holds unwritten before it refuses saves."""
+
     @model_validator(mode="after")
     def _url_for_backend(self) -> StorageSettings:
         if self.backend == "postgresql" and self.url is None:
@@ -242,6 +252,12 @@ class StorageSettings(Section):
             )
         if self.backend == "none" and self.url is not None:
             raise RuleError("url", self.url, "is not used by backend: none")
+        if self.buffer_limit < self.batch_size:
+            raise RuleError(
+                "buffer_limit",
+                self.buffer_limit,
+                f"must be >= batch_size ({self.batch_size})",
+            )
         return self
 
 
@@ -305,9 +321,10 @@ class Fault(Section):
 
     ``llm_outage``: every advisor call fails. ``llm_slow``: advisor
     latencies are multiplied by ``factor``. ``redis_down``: the Redis
-    cache backend refuses connections. ``storage_slow``: storage calls
-    take ``factor`` times as long. ``cache_flush``: every cache layer is
-    emptied at ``start_s`` and stores nothing until ``end_s``.
+    cache backend refuses connections. ``storage_slow``: the storage
+    writer's batches are charged ``factor`` times their measured time.
+    ``cache_flush``: every cache layer is emptied at ``start_s`` and
+    stores nothing until ``end_s``.
     ``demand_spike``: the order rate is multiplied by ``factor``.
     ``drivers_offline``: a random ``share`` of the active drivers goes
     offline at ``start_s`` (finishing the orders they carry) and comes

@@ -118,7 +118,10 @@ class Prometheus:
 
 @pytest.fixture
 def simulation(tmp_path: Path) -> Iterator[tuple[int, str]]:
-    """A smoke simulation serving its metrics: its port and run id."""
+    """A smoke simulation serving its metrics: its port and run id.
+
+    Twelve simulated hours, so that it still runs, on a busy machine too,
+    while every query is asked: once it ends its series go stale."""
     binary("prometheus")
     port = free_port()
     run = "live-smoke"
@@ -131,7 +134,7 @@ def simulation(tmp_path: Path) -> Iterator[tuple[int, str]]:
             "simulate",
             str(SMOKE),
             "--set",
-            "duration_s=14400",
+            "duration_s=43200",
             "--out",
             str(tmp_path / run),
             "--no-report",
