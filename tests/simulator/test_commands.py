@@ -289,16 +289,17 @@ def test_history_in_postgresql(tmp_path: Path, capsys: Capture) -> None:
             )
 
 
-def test_committed_smoke_baseline_is_of_the_current_scenario() -> None:
-    """reports/baselines/smoke reads back and was run from the smoke
-    scenario as committed now (same hash, same seed), so CI's gate
-    against it compares like with like; a change to smoke.yaml must
-    refresh it (reports/baselines/README.md)."""
+@pytest.mark.parametrize("name", ["smoke", "baseline"])
+def test_committed_baseline_is_of_the_current_scenario(name: str) -> None:
+    """reports/baselines/<name> reads back and was run from the scenario
+    as committed now (same hash, same seed, the whole duration), so a
+    gate against it compares like with like; a change to the scenario
+    must refresh it (reports/baselines/README.md)."""
     from simulator.runs import load_run
     from simulator.scenario import load_scenario, scenario_hash
 
-    baseline = load_run(ROOT / "reports" / "baselines" / "smoke")
-    scenario = load_scenario(SMOKE)
+    baseline = load_run(ROOT / "reports" / "baselines" / name)
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
 
     assert baseline.results["scenario"]["file_hash"] == scenario_hash(scenario)
     assert baseline.seeds == (scenario.seed,)
