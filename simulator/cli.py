@@ -36,12 +36,18 @@ from simulator.commands import (
     serve,
     simulate,
 )
+from simulator.commands.arguments import (
+    bounded_int,
+    non_negative_float,
+    positive_float,
+    rate,
+)
 from simulator.errors import SimulatorError
 from simulator.example import example_request
 from simulator.standin import StandInServer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from engine.model import Plan, Request
 
@@ -55,50 +61,6 @@ DEFAULT_DATA = (
 repository."""
 
 log = logging.getLogger("simulator")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite >= 0")
-    return value
-
-
-def _rate(text: str) -> float:
-    value = _non_negative_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a rate in [0, 1]")
-    return value
-
-
-def _bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not an integer"
-            ) from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} must be in [{low}, {high}]"
-            )
-        return value
-
-    return parse
 
 
 def _solver_options(parser: argparse.ArgumentParser) -> None:
@@ -139,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solve_cmd.add_argument(
         "--time-limit",
-        type=_positive_float,
+        type=positive_float,
         help="wall-clock budget in seconds (default: the request's, or 1)",
     )
     solve_cmd.add_argument(
@@ -169,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solver.add_argument(
         "--time-limit",
-        type=_positive_float,
+        type=positive_float,
         required=True,
         help="seconds per instance",
     )
@@ -199,21 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     standin.add_argument(
         "--port",
-        type=_bounded_int(0, 65535),
+        type=bounded_int(0, 65535),
         default=8090,
         help="port, 0 for any free one (default: 8090)",
     )
     latency = LatencyModel()
     standin.add_argument(
         "--median-latency",
-        type=_positive_float,
+        type=positive_float,
         default=latency.median_s,
         help="median of the lognormal latency in seconds "
         f"(default: {latency.median_s})",
     )
     standin.add_argument(
         "--sigma",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=latency.sigma,
         help=f"shape of the lognormal latency (default: {latency.sigma})",
     )
@@ -224,13 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         standin.add_argument(
             option,
-            type=_rate,
+            type=rate,
             default=0.0,
             help=f"share of {what} (default: 0)",
         )
     standin.add_argument(
         "--seed",
-        type=_bounded_int(0, 2**63 - 1),
+        type=bounded_int(0, 2**63 - 1),
         default=0,
         help="seed of the model's random stream (default: 0)",
     )

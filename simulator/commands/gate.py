@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.commands.arguments import add_overrides
 from simulator.errors import InputError
 from simulator.gate import gate_command
 from simulator.runs import RESULTS, load_run
@@ -60,13 +61,8 @@ def register(
         "candidate's scenario again with the candidate's seeds and fail "
         "only if the regression holds on the new run",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD.PATH=VALUE",
-        help="override a field of the --rerun scenario (repeatable)",
+    add_overrides(
+        parser, "override a field of the --rerun scenario (repeatable)"
     )
     parser.add_argument(
         "--rerun-out",

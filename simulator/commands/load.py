@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from simulator.commands.arguments import add_overrides
 from simulator.load.settings import (
     DEFAULT_DURATION_S,
     DEFAULT_USERS,
@@ -72,14 +73,7 @@ def register(
     parser.add_argument(
         "--seed", type=int, help="seed (default: the scenario's)"
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD.PATH=VALUE",
-        help="override a scenario field, validated like the file (repeatable)",
-    )
+    add_overrides(parser)
     parser.add_argument(
         "--no-report",
         action="store_true",

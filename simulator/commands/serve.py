@@ -9,7 +9,6 @@ and closes its connections.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import socket
@@ -21,9 +20,10 @@ from engine.api import ApiConfig, Backends, Runtime, create_app
 from engine.api.runtime import MEMORY, MODELLED
 from engine.errors import InvalidRequestError
 from engine.storage import StorageError
+from simulator.commands.arguments import bounded_int
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    import argparse
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,13 @@ def register(
     )
     parser.add_argument(
         "--port",
-        type=_bounded(0, 65535),
+        type=bounded_int(0, 65535),
         default=8000,
         help="port, 0 for any free one (default: 8000)",
     )
     parser.add_argument(
         "--workers",
-        type=_bounded(1, 256),
+        type=bounded_int(1, 256),
         default=DEFAULTS.workers,
         help=f"solve worker processes (default: {DEFAULTS.workers})",
     )
@@ -88,7 +88,7 @@ def register(
     )
     parser.add_argument(
         "--async-above",
-        type=_bounded(0, 2**31),
+        type=bounded_int(0, 2**31),
         default=DEFAULTS.async_above,
         metavar="N",
         help="requests with more orders become jobs "
@@ -171,20 +171,3 @@ def _listen(host: str, port: int) -> socket.socket:
             "must be an address free to listen on "
             f"({os.strerror(error.errno) if error.errno else error})",
         ) from None
-
-
-def _bounded(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not an integer"
-            ) from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} must be in [{low}, {high}]"
-            )
-        return value
-
-    return parse

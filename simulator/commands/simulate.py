@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.commands.arguments import add_overrides, bounded_int
 from simulator.errors import InputError
 from simulator.run import simulate, simulate_replications
 from simulator.scenario import load_scenario
@@ -54,7 +55,7 @@ def register(
     )
     parser.add_argument(
         "--replications",
-        type=_at_least_one,
+        type=bounded_int(1, 2**31),
         default=1,
         help="run seeds seed..seed+N-1 in parallel (default: 1)",
     )
@@ -64,14 +65,7 @@ def register(
         help="where replications run: local or dask://HOST:PORT "
         "(default: local)",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD.PATH=VALUE",
-        help="override a scenario field, validated like the file (repeatable)",
-    )
+    add_overrides(parser)
     parser.add_argument(
         "--no-report",
         action="store_true",
@@ -80,7 +74,7 @@ def register(
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--serve-metrics",
-        type=_port,
+        type=bounded_int(1, 65535),
         metavar="PORT",
         help="serve the run's metrics on http://127.0.0.1:PORT/metrics "
         "while it runs",
@@ -175,30 +169,6 @@ def _summary(scenario: Scenario, results: dict[str, object]) -> str:
                 f"p99 {1e3 * figures['p99']:.2f} ms"
             )
     return "\n".join(lines)
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an integer"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an integer"
-        ) from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} must be in 1..65535")
-    return value
 
 
 def _instant(text: str) -> datetime:
