@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from typing import Literal
 
 import numpy as np
 
@@ -27,8 +28,8 @@ from simulator.example import example_request
 from simulator.machine import describe
 
 
-def _service(cache: str) -> Service:
-    config = ServiceConfig(cache=CacheConfig(backend=cache))  # type: ignore[arg-type]
+def _service(cache: Literal["memory", "redis"]) -> Service:
+    config = ServiceConfig(cache=CacheConfig(backend=cache))
     service = Service.build(config, WallClock())
     service.caches.flush()
     return service
@@ -60,7 +61,8 @@ def main() -> None:
         f"{'layer':<8} {'kind':<7} {'calls':>6} {'p50 ms':>8} "
         f"{'p95 ms':>8} {'p99 ms':>8}"
     )
-    for cache in ("memory", "redis"):
+    layers: tuple[Literal["memory", "redis"], ...] = ("memory", "redis")
+    for cache in layers:
         service = _service(cache)
         cold = []
         for seed in range(args.calls):
