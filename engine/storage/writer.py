@@ -20,6 +20,7 @@ per record.
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 import time
@@ -82,7 +83,7 @@ class WriterStats:
     durations: tuple[float, ...]
 
 
-class RecordSaver:
+class RecordSaver(abc.ABC):
     """The saves of the engine's :class:`~engine.service.PlanStore`, and
     of jobs and advice, each building its record and handing it to
     :meth:`_accept`, which a writer defines."""
@@ -120,8 +121,9 @@ class RecordSaver:
             AdviceRecord(kind, outcome, latency_s, at, dict(detail or {}))
         )
 
+    @abc.abstractmethod
     def _accept(self, record: Record) -> None:
-        raise NotImplementedError
+        """Take ``record`` into the buffer, or refuse it."""
 
 
 class BatchWriter(RecordSaver):
