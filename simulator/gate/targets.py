@@ -105,6 +105,7 @@ def check_targets(run: Run) -> list[TargetCheck]:
                 "ratio",
             )
             for layer in sorted(run.results["caches"])
+            if _looked_up(run, layer)
         )
 
     for key, figure, label, bound in RATIO_TARGETS:
@@ -134,6 +135,15 @@ def check_targets(run: Run) -> list[TargetCheck]:
             )
         )
     return checks
+
+
+def _looked_up(run: Run, layer: str) -> bool:
+    """Whether the layer had any look-up: one that had none has no hit
+    ratio to judge (the matrix layer of a run whose travel times are
+    computed outside the engine, say)."""
+    hits = run.figure("caches", layer, "hits") or 0.0
+    misses = run.figure("caches", layer, "misses") or 0.0
+    return hits + misses > 0
 
 
 def error_rate_of(run: Run) -> Estimate:

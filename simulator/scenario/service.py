@@ -430,7 +430,7 @@ class Targets(Section):
     second)."""
 
     cache_hit_ratio_min: Share | None = None
-    """Least hit ratio over all cache layers."""
+    """Least hit ratio of every cache layer that had a look-up."""
 
     on_time_ratio_min: Share | None = None
     """Least share of delivered orders delivered within their SLA."""

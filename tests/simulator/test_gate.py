@@ -325,6 +325,29 @@ def test_missed_target_fails_as_threshold() -> None:
     assert thresholds["kpis.on_time_ratio"].passed
 
 
+def test_hit_ratio_target_judges_only_layers_looked_up() -> None:
+    """A hit-ratio target fails a layer below it, and says nothing of a
+    layer that had no look-up at all, which has no ratio."""
+    rng = np.random.default_rng(131)
+    caches = {
+        "cold": {"hits": 1, "misses": 9, "hit_ratio": 0.1},
+        "unused": {"hits": 0, "misses": 0, "hit_ratio": 0.0},
+    }
+    run = fixture_run(
+        rng, Shape(caches=caches, targets={"cache_hit_ratio_min": 0.5})
+    )
+
+    findings = compare(run, run, GateConfig(), np.random.default_rng(0))
+    thresholds = {f.figure: f for f in findings if f.kind == "threshold"}
+
+    assert set(thresholds) == {
+        "caches.plan.hit_ratio",
+        "caches.cold.hit_ratio",
+    }
+    assert thresholds["caches.plan.hit_ratio"].passed
+    assert not thresholds["caches.cold.hit_ratio"].passed
+
+
 def test_other_scenario_is_bad_input() -> None:
     """Comparing runs of different scenarios is refused."""
     rng = np.random.default_rng(14)
