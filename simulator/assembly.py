@@ -69,10 +69,6 @@ SQLITE_FILE = "barq.sqlite"
 """The SQLite file of a run with ``backend: sqlite`` and no URL, in the
 run directory."""
 
-CLOSE_TIMEOUT_S = 120.0
-"""Longest wait at the end of a run for the writer to write what it
-holds."""
-
 LLM_FAULTS = {"llm_outage": "outage", "llm_slow": "slow"}
 """Scenario fault kinds that are windows of the modelled provider."""
 
@@ -197,15 +193,13 @@ def close_store(service: Service) -> WriterStats | None:
     Raises
     ------
     StorageError
-        When the database took records for longer than
-        :data:`CLOSE_TIMEOUT_S` (unreachable): the message says how many
-        records were not written.
+        When a batch could not be written: the database is unreachable.
     """
     writer = service.store
     if not isinstance(writer, SimulatedWriter):
         return None
     try:
-        writer.close(CLOSE_TIMEOUT_S)
+        writer.close()
     finally:
         writer.storage.close()
     return writer.stats()

@@ -150,7 +150,7 @@ def simulate(
             telemetry.refresh()
     finally:
         # Everything the engine accepted is written before the figures
-        # are taken, and the writer's thread ends with the run.
+        # are taken, and the database is closed with the run.
         storage = close_store(world.service)
     if progress:
         sys.stderr.write("\n")

@@ -118,10 +118,16 @@ class SimulatedWriter(RecordSaver):
             yield from self._write(batch)
             self._landed()
 
-    def close(self, timeout_s: float | None = None) -> None:
+    def close(self) -> None:
         """Write what the buffer still holds, at the end of the run, and
-        refuse saves from now on. ``timeout_s`` is not used: the
-        writes are made in turn, and a failure raises."""
+        refuse saves from now on.
+
+        Raises
+        ------
+        StorageError
+            When a batch cannot be written (the database is
+            unreachable); the records from it on are not written.
+        """
         self._closed = True
         # A batch in the database whose charged time had not run out
         # when the simulation ended is written already.
