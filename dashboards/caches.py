@@ -13,6 +13,7 @@ from dashboards.panels import (
     Query,
     board,
     graph,
+    quantile,
     steps,
 )
 
@@ -23,14 +24,6 @@ UID = "barq-caches"
 
 FALLBACKS = "timeout|error|rejected|breaker_open"
 """Advisor outcomes answered by the heuristic."""
-
-
-def _advisor_quantile(q: float) -> Query:
-    return Query(
-        f"histogram_quantile({q}, sum by (le) (rate("
-        f"barq_advisor_call_duration_seconds_bucket[{WINDOW}])))",
-        f"p{round(q * 100)}",
-    )
 
 
 def dashboard() -> Dashboard:
@@ -153,9 +146,9 @@ def dashboard() -> Dashboard:
                 "estimated from the buckets. Orange from 1 s, red from "
                 "2 s, the default timeout.",
                 "s",
-                _advisor_quantile(0.5),
-                _advisor_quantile(0.95),
-                _advisor_quantile(0.99),
+                quantile("barq_advisor_call_duration_seconds", 0.5),
+                quantile("barq_advisor_call_duration_seconds", 0.95),
+                quantile("barq_advisor_call_duration_seconds", 0.99),
                 thresholds=steps(GREEN, (1, ORANGE), (2, RED)),
             )
         )

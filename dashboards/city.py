@@ -14,6 +14,7 @@ from dashboards.panels import (
     board,
     figure,
     graph,
+    quantile,
     steps,
 )
 
@@ -23,14 +24,6 @@ if TYPE_CHECKING:
 UID = "barq-city"
 
 IN_PROGRESS = 'barq_orders{state=~"open|assigned|picked"}'
-
-
-def _delivery_quantile(q: float) -> Query:
-    return Query(
-        f"histogram_quantile({q}, sum by (le) (rate("
-        f"barq_delivery_duration_seconds_bucket[{WINDOW}])))",
-        f"p{round(q * 100)}",
-    )
 
 
 def dashboard() -> Dashboard:
@@ -87,8 +80,8 @@ def dashboard() -> Dashboard:
                 "p90, estimated from the buckets. Orange from 40 "
                 "minutes, red from an hour.",
                 "s",
-                _delivery_quantile(0.5),
-                _delivery_quantile(0.9),
+                quantile("barq_delivery_duration_seconds", 0.5),
+                quantile("barq_delivery_duration_seconds", 0.9),
                 thresholds=steps(GREEN, (2400, ORANGE), (3600, RED)),
             )
         )

@@ -14,6 +14,7 @@ from dashboards.panels import (
     Query,
     board,
     graph,
+    quantile,
     steps,
 )
 
@@ -30,14 +31,6 @@ OBJECTIVE = 0.95
 """The share of requests that must meet :data:`TARGET_S`."""
 
 REQUESTS = f"rate(barq_request_duration_seconds_count[{WINDOW}])"
-
-
-def _quantile(q: float) -> Query:
-    return Query(
-        f"histogram_quantile({q}, sum by (endpoint, le) "
-        f"(rate(barq_request_duration_seconds_bucket[{WINDOW}])))",
-        f"{{{{endpoint}}}} p{round(q * 100)}",
-    )
 
 
 def dashboard() -> Dashboard:
@@ -82,9 +75,9 @@ def dashboard() -> Dashboard:
                 "endpoint, estimated from the histogram buckets. Orange "
                 "from the 200 ms target, red from 500 ms.",
                 "s",
-                _quantile(0.5),
-                _quantile(0.95),
-                _quantile(0.99),
+                quantile("barq_request_duration_seconds", 0.5, "endpoint"),
+                quantile("barq_request_duration_seconds", 0.95, "endpoint"),
+                quantile("barq_request_duration_seconds", 0.99, "endpoint"),
                 thresholds=steps(GREEN, (0.2, ORANGE), (0.5, RED)),
             )
         )

@@ -42,6 +42,18 @@ class Query:
     legend: str = ""
 
 
+def quantile(metric: str, q: float, by: str = "") -> Query:
+    """The ``q`` quantile of histogram ``metric`` over the window, per
+    label ``by`` if given, legended ``p50``, ``{{by}} p95``..."""
+    labels = f"{by}, le" if by else "le"
+    legend = f"{{{{{by}}}}} p{round(q * 100)}" if by else f"p{round(q * 100)}"
+    return Query(
+        f"histogram_quantile({q}, sum by ({labels}) "
+        f"(rate({metric}_bucket[{WINDOW}])))",
+        legend,
+    )
+
+
 def window_variable() -> dash.IntervalVariable:
     """The ``window`` variable that :data:`WINDOW` names."""
     default = "5m"
