@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import numpy.typing as npt
+
     from engine.advisor import BreakerState, Outcome
     from engine.cache import EvictionReason, Lookup
     from engine.clock import Clock
@@ -116,22 +120,16 @@ class Recorder:
         endpoint, arrival, wait, compute, outcome, cache, modelled = zip(
             *self._samples, strict=True
         )
-        wait_s = np.asarray(wait, dtype=np.float64)
         compute_s = np.asarray(compute, dtype=np.float64)
         modelled_s = np.asarray(modelled, dtype=np.float64)
-        service_s = compute_s + modelled_s
-        return pd.DataFrame(
-            {
-                "endpoint": pd.Categorical(endpoint),
-                "arrival_s": np.asarray(arrival, dtype=np.float64),
-                "wait_s": wait_s,
-                "service_s": service_s,
-                "latency_s": wait_s + service_s,
-                "outcome": pd.Categorical(outcome),
-                "cache": pd.Categorical(cache),
-                "compute_s": compute_s,
-                "modelled_s": modelled_s,
-            }
+        return sample_frame(
+            endpoint,
+            arrival,
+            wait,
+            compute_s + modelled_s,
+            outcome,
+            cache,
+            {"compute_s": compute_s, "modelled_s": modelled_s},
         )
 
     def snapshot(self, active_orders: int, active_drivers: int) -> None:
@@ -189,3 +187,30 @@ def _dtype(column: str) -> str:
     if column in ("endpoint", "outcome", "cache"):
         return "category"
     return "float64"
+
+
+def sample_frame(
+    endpoint: Sequence[Any],
+    arrival: npt.ArrayLike,
+    wait: npt.ArrayLike,
+    service: npt.ArrayLike,
+    outcome: Sequence[Any],
+    cache: Sequence[Any],
+    extra: Mapping[str, npt.ArrayLike],
+) -> pd.DataFrame:
+    """The columns every run's ``samples.parquet`` holds, simulated or
+    loaded (``latency_s`` is wait plus service), then ``extra``."""
+    wait_s = np.asarray(wait, dtype=np.float64)
+    service_s = np.asarray(service, dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "endpoint": pd.Categorical(endpoint),
+            "arrival_s": np.asarray(arrival, dtype=np.float64),
+            "wait_s": wait_s,
+            "service_s": service_s,
+            "latency_s": wait_s + service_s,
+            "outcome": pd.Categorical(outcome),
+            "cache": pd.Categorical(cache),
+            **extra,
+        }
+    )

@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+from simulator.recorder import sample_frame
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import pandas as pd
 
     from simulator.load.shape import CompressedDay
 
@@ -201,19 +204,16 @@ class Record:
         columns = list(zip(*rows, strict=True)) if rows else [()] * 8
         endpoint, arrival, wait, service, outcome, cache, status, sim = columns
         wait_s = np.asarray(wait, dtype=np.float64)
-        service_s = np.asarray(service, dtype=np.float64)
-        return pd.DataFrame(
+        return sample_frame(
+            endpoint,
+            arrival,
+            wait_s,
+            service,
+            outcome,
+            cache,
             {
-                "endpoint": pd.Categorical(endpoint),
-                "arrival_s": np.asarray(arrival, dtype=np.float64),
-                "wait_s": wait_s,
-                "service_s": service_s,
-                "latency_s": wait_s + service_s,
-                "outcome": pd.Categorical(outcome),
-                "cache": pd.Categorical(cache),
                 "status": np.asarray(status, dtype=np.int64),
                 "late": wait_s > LATE_AFTER_S,
                 "simulated_s": np.asarray(sim, dtype=np.float64),
             },
-            columns=list(SAMPLE_COLUMNS),
-        )
+        )[list(SAMPLE_COLUMNS)]
