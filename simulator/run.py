@@ -52,6 +52,41 @@ log = logging.getLogger(__name__)
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
+def identity(
+    scenario: Scenario,
+    seed: int,
+    started: datetime,
+    wall_s: float,
+    simulated_s: float,
+) -> dict[str, Any]:
+    """The ``schema``, ``scenario`` and ``run`` sections of a run's
+    ``results.json``, a simulation's or a load test's: what ran, where,
+    when and how fast."""
+    from simulator.scenario import scenario_hash
+
+    details = machine.describe()
+    return {
+        "schema": SCHEMA,
+        "scenario": {
+            "name": scenario.name,
+            "file_hash": scenario_hash(scenario),
+            "seed": seed,
+            "source": str(scenario.source) if scenario.source else None,
+        },
+        "run": {
+            "started_at": started.isoformat(timespec="seconds"),
+            "git_revision": git_revision(),
+            "machine": {
+                **details,
+                "fingerprint": machine.fingerprint(details),
+            },
+            "wall_s": wall_s,
+            "simulated_s": simulated_s,
+            "speed": simulated_s / wall_s if wall_s > 0 else None,
+        },
+    }
+
+
 def git_revision() -> str | None:
     """The checked-out commit, marked ``-dirty`` with local changes, or
     None outside a git work tree."""
@@ -174,8 +209,6 @@ def write_run(
     """Write the run directory of a finished world (a city, or a replay
     of a benchmark instance); ``storage`` holds the counts of its
     closed storage writer, if it had one."""
-    from simulator.scenario import scenario_hash
-
     scenario = world.scenario
     simulated_s = float(world.env.now)
     out.mkdir(parents=True, exist_ok=True)
@@ -187,28 +220,10 @@ def write_run(
     series = timeseries(samples, world.recorder, simulated_s)
     series.to_parquet(out / "timeseries.parquet", index=False)
 
-    details = machine.describe()
     busy, shift = world.driver_time(simulated_s)
     caches = world.service.caches.stats()
     results: dict[str, Any] = {
-        "schema": SCHEMA,
-        "scenario": {
-            "name": scenario.name,
-            "file_hash": scenario_hash(scenario),
-            "seed": seed,
-            "source": str(scenario.source) if scenario.source else None,
-        },
-        "run": {
-            "started_at": started.isoformat(timespec="seconds"),
-            "git_revision": git_revision(),
-            "machine": {
-                **details,
-                "fingerprint": machine.fingerprint(details),
-            },
-            "wall_s": wall_s,
-            "simulated_s": simulated_s,
-            "speed": simulated_s / wall_s if wall_s > 0 else None,
-        },
+        **identity(scenario, seed, started, wall_s, simulated_s),
         "endpoints": endpoint_figures(samples),
         "throughput": throughput(samples, simulated_s),
         "caches": cache_figures(caches, _evictions(world)),

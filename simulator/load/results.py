@@ -24,16 +24,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from engine.metrics.scrape import Series
-from simulator import machine
 from simulator.results import (
     ADVISOR_OUTCOMES,
     FALLBACK_OUTCOMES,
-    SCHEMA,
     endpoint_figures,
     throughput,
 )
-from simulator.run import git_revision
-from simulator.scenario import scenario_hash
+from simulator.run import identity
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -77,28 +74,11 @@ def write_load_run(
     out.mkdir(parents=True, exist_ok=True)
     samples.to_parquet(out / "samples.parquet", index=False)
 
-    details = machine.describe()
     duration_s = float(load["duration_s"])
+    header = identity(scenario, seed, started, wall_s, duration_s)
     results: dict[str, Any] = {
-        "schema": SCHEMA,
-        "scenario": {
-            "name": scenario.name,
-            "file_hash": scenario_hash(scenario),
-            "seed": seed,
-            "source": str(scenario.source) if scenario.source else None,
-        },
-        "run": {
-            "mode": "load",
-            "started_at": started.isoformat(timespec="seconds"),
-            "git_revision": git_revision(),
-            "machine": {
-                **details,
-                "fingerprint": machine.fingerprint(details),
-            },
-            "wall_s": wall_s,
-            "simulated_s": duration_s,
-            "speed": duration_s / wall_s if wall_s > 0 else None,
-        },
+        **header,
+        "run": {"mode": "load", **header["run"]},
         "endpoints": endpoint_figures(samples),
         "throughput": throughput(samples, duration_s),
         "caches": cache_figures(*scrapes) if scrapes else {},
