@@ -8,17 +8,21 @@ inserted at its cheapest feasible positions (Ropke and Pisinger, "An
 adaptive large neighborhood search heuristic for the pickup and delivery
 problem with time windows", Transportation Science 40(4), 2006).
 
-Feasibility of inserting every open order into one route at every pair of
+Feasibility of inserting every open order into a route at every pair of
 positions is judged at once with numpy, in constant time per position
 pair, from forward times, waits and backward latest starts kept per route
 (Savelsbergh, "The vehicle routing problem with time windows: minimizing
-route duration", ORSA Journal on Computing 4(2), 1992).
+route duration", ORSA Journal on Computing 4(2), 1992). Routes of one
+length are judged together, in one pass of numpy calls: a dispatch
+question has a hundred short routes, and a pass per route spent most of
+its time in numpy's per-call overhead.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,15 +30,28 @@ import numpy as np
 from engine.model import Plan, SolveStats
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy.typing as npt
 
     from engine.model import Request
     from engine.solvers.problem import Problem
 
 
+_BATCH_ELEMENTS = 1 << 20
+"""Largest routes x candidates x positions x positions judged in one go:
+about 8 MB per temporary array."""
+
+
 @dataclass(frozen=True, eq=False)
-class _RouteState:
-    """Times and loads of one route, positions 0 (start) to n + 1 (end)."""
+class _Routes:
+    """Times and loads of routes of equal length side by side.
+
+    Row r is one route, positions 0 (start) to n + 1 (end). Routes of one
+    length are stacked without padding, so that judging insertions into
+    all of them at once costs one pass of numpy calls instead of one per
+    route.
+    """
 
     location: npt.NDArray[np.int64]
     departure: npt.NDArray[np.float64]
@@ -43,42 +60,56 @@ class _RouteState:
     slack: npt.NDArray[np.float64]
     waited: npt.NDArray[np.float64]
     load: npt.NDArray[np.int64]
-    capacity: int
+    capacity: npt.NDArray[np.int64]
+
+    @property
+    def gaps(self) -> int:
+        """Places to insert a stop: after the start or after a node."""
+        return int(self.location.shape[1]) - 1
 
     @classmethod
     def of(
-        cls, problem: Problem, v: int, nodes: list[int], shift_end: float
-    ) -> _RouteState:
-        travel = problem.travel
-        location = np.empty(len(nodes) + 2, dtype=np.int64)
-        location[0] = problem.start[v]
-        location[1:-1] = problem.node_location[nodes]
-        location[-1] = problem.end[v]
-        legs = travel[location[:-1], location[1:]]
+        cls,
+        problem: Problem,
+        vehicles: npt.NDArray[np.int64],
+        routes: Sequence[Sequence[int]],
+        shift_end: npt.NDArray[np.float64],
+    ) -> _Routes:
+        """The routes ``routes[r]`` of ``vehicles[r]``, all of one length,
+        each ending by ``shift_end[r]``."""
+        nodes = np.array(routes, dtype=np.int64)
+        count, size = len(vehicles), nodes.shape[1] + 2
+        location = np.empty((count, size), dtype=np.int64)
+        location[:, 0] = problem.start[vehicles]
+        location[:, 1:-1] = problem.node_location[nodes]
+        location[:, -1] = problem.end[vehicles]
+        legs = problem.travel[location[:, :-1], location[:, 1:]]
 
-        size = len(location)
-        early = np.zeros(size)
-        late = np.full(size, shift_end)
-        service = np.zeros(size)
-        change = np.zeros(size, dtype=np.int64)
-        early[1:-1] = problem.early[nodes]
-        late[1:-1] = problem.late[nodes]
-        service[1:-1] = problem.service[nodes]
-        change[1:-1] = problem.demand[nodes]
-        change[0] = problem.initial_load[v]
+        early = np.zeros((count, size))
+        late = np.empty((count, size))
+        late[:] = shift_end[:, None]
+        service = np.zeros((count, size))
+        change = np.zeros((count, size), dtype=np.int64)
+        early[:, 1:-1] = problem.early[nodes]
+        late[:, 1:-1] = problem.late[nodes]
+        service[:, 1:-1] = problem.service[nodes]
+        change[:, 1:-1] = problem.demand[nodes]
+        change[:, 0] = problem.initial_load[vehicles]
 
-        start = np.empty(size)
-        waited = np.zeros(size)
-        start[0] = problem.shift_start[v]
+        start = np.empty((count, size))
+        waited = np.zeros((count, size))
+        start[:, 0] = problem.shift_start[vehicles]
         for k in range(1, size):
-            arrival = start[k - 1] + service[k - 1] + legs[k - 1]
-            start[k] = max(arrival, early[k])
-            waited[k] = start[k] - arrival
+            arrival = start[:, k - 1] + service[:, k - 1] + legs[:, k - 1]
+            start[:, k] = np.maximum(arrival, early[:, k])
+            waited[:, k] = start[:, k] - arrival
 
-        latest = np.empty(size)
-        latest[-1] = shift_end
+        latest = np.empty((count, size))
+        latest[:, -1] = shift_end
         for k in range(size - 2, -1, -1):
-            latest[k] = min(late[k], latest[k + 1] - service[k] - legs[k])
+            latest[:, k] = np.minimum(
+                late[:, k], latest[:, k + 1] - service[:, k] - legs[:, k]
+            )
 
         return cls(
             location=location,
@@ -86,14 +117,18 @@ class _RouteState:
             start=start,
             latest=latest,
             slack=late - start,
-            waited=np.cumsum(waited),
-            load=np.cumsum(change),
-            capacity=int(problem.capacity[v]),
+            waited=np.cumsum(waited, axis=1),
+            load=np.cumsum(change, axis=1),
+            capacity=problem.capacity[vehicles],
         )
 
 
 class _Candidates:
-    """Orders still to insert, as arrays of their two nodes."""
+    """Orders to insert, as arrays of their two nodes.
+
+    ``orders`` is two-dimensional: one row shared by every route, or one
+    row per route, each route then judged for its own orders.
+    """
 
     def __init__(self, problem: Problem, orders: npt.NDArray[np.int64]):
         pickup, delivery = 2 * orders, 2 * orders + 1
@@ -111,126 +146,175 @@ class _Candidates:
 
 
 def _pair_insertions(
-    problem: Problem, route: _RouteState, c: _Candidates
+    problem: Problem, routes: _Routes, c: _Candidates
 ) -> tuple[
     npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]
 ]:
-    """Cheapest feasible insertion of each candidate into ``route``.
+    """Cheapest feasible insertion of each candidate into each route.
 
-    Returns the added travel seconds (``inf`` where none is feasible) and
-    the positions after which the pickup and the delivery go.
+    Returns, per route and candidate, the added travel seconds (``inf``
+    where none is feasible) and the positions after which the pickup and
+    the delivery go. Axes below: route, candidate, pickup position,
+    delivery position.
     """
     travel = problem.travel
-    loc = route.location
-    gaps = len(loc) - 1
-    head, tail = loc[:-1], loc[1:]
+    gaps = routes.gaps
+    head, tail = routes.location[:, None, :-1], routes.location[:, None, 1:]
+    at_p, at_d = c.at_pickup[:, :, None], c.at_delivery[:, :, None]
     base = travel[head, tail]
-    to_p = travel[head][:, c.at_pickup].T
-    p_to_next = travel[c.at_pickup][:, tail]
-    to_d = travel[head][:, c.at_delivery].T
-    d_to_next = travel[c.at_delivery][:, tail]
-    early_p, late_p = c.early_p[:, None], c.late_p[:, None]
-    early_d, late_d = c.early_d[:, None], c.late_d[:, None]
-    quantity = c.quantity[:, None]
+    to_p = travel[head, at_p]
+    p_to_next = travel[at_p, tail]
+    to_d = travel[head, at_d]
+    d_to_next = travel[at_d, tail]
+    early_p, late_p = c.early_p[:, :, None], c.late_p[:, :, None]
+    early_d, late_d = c.early_d[:, :, None], c.late_d[:, :, None]
+    service_d = c.service_d[:, :, None]
+    direct = c.direct[:, :, None]
+    quantity = c.quantity[:, :, None]
+    latest_next = routes.latest[:, None, 1:]
 
     # The pickup after position i, for every i at once.
-    start_p = np.maximum(route.departure[:-1] + to_p, early_p)
+    start_p = np.maximum(routes.departure[:, None, :-1] + to_p, early_p)
     ok_p = start_p <= late_p
-    leave_p = start_p + c.service_p[:, None]
+    leave_p = start_p + c.service_p[:, :, None]
 
     # The delivery right after the pickup.
-    start_d = np.maximum(leave_p + c.direct[:, None], early_d)
-    ok_next = start_d + c.service_d[:, None] + d_to_next <= route.latest[1:]
+    start_d = np.maximum(leave_p + direct, early_d)
+    ok_next = start_d + service_d + d_to_next <= latest_next
     adjacent_ok = (
         ok_p
         & (start_d <= late_d)
         & ok_next
-        & (route.load[:-1] + quantity <= route.capacity)
+        & (
+            routes.load[:, None, :-1] + quantity
+            <= routes.capacity[:, None, None]
+        )
     )
-    adjacent_cost = to_p + c.direct[:, None] + d_to_next - base
+    adjacent_cost = to_p + direct + d_to_next - base
 
     # The delivery after a later position j: the pickup delays the stops
     # between by a push that waiting absorbs, so the push at j is the
     # push at i + 1 less the waits in between (Savelsbergh's forward
     # time slack).
-    push_first = np.maximum(0.0, leave_p + p_to_next - route.start[1:])
-    absorbed = route.waited[None, :gaps] - route.waited[1:, None]
-    push = np.maximum(0.0, push_first[:, :, None] - absorbed[None])
-    room = _middle_room(route, gaps)
+    push_first = np.maximum(
+        0.0, leave_p + p_to_next - routes.start[:, None, 1:]
+    )
+    absorbed = routes.waited[:, None, :gaps] - routes.waited[:, 1:, None]
+    push = np.maximum(0.0, push_first[..., None] - absorbed[:, None])
     start_d_far = np.maximum(
-        route.departure[None, None, :gaps] + push + to_d[:, None, :],
-        early_d[:, :, None],
+        routes.departure[:, None, None, :gaps] + push + to_d[:, :, None, :],
+        early_d[..., None],
     )
     far_ok = (
-        ok_p[:, :, None]
-        & (push_first[:, :, None] <= room[None])
-        & (start_d_far <= late_d[:, :, None])
+        ok_p[..., None]
+        & (push_first[..., None] <= _middle_room(routes)[:, None])
+        & (start_d_far <= late_d[..., None])
         & (
-            start_d_far + c.service_d[:, None, None] + d_to_next[:, None, :]
-            <= route.latest[None, None, 1:]
+            start_d_far + service_d[..., None] + d_to_next[:, :, None, :]
+            <= latest_next[:, :, None, :]
         )
         & (
-            _peak_load(route, gaps)[None] + quantity[:, :, None]
-            <= route.capacity
+            _peak_load(routes)[:, None] + quantity[..., None]
+            <= routes.capacity[:, None, None, None]
         )
     )
-    far_cost = (to_p + p_to_next - base)[:, :, None] + (
+    far_cost = (to_p + p_to_next - base)[..., None] + (
         to_d + d_to_next - base
-    )[:, None, :]
+    )[:, :, None, :]
 
     cost = np.where(far_ok, far_cost, np.inf)
     diagonal = np.arange(gaps)
-    cost[:, diagonal, diagonal] = np.where(adjacent_ok, adjacent_cost, np.inf)
-    flat = cost.reshape(len(c.orders), -1)
-    best = flat.argmin(axis=1)
-    added = flat[np.arange(len(best)), best]
+    cost[..., diagonal, diagonal] = np.where(
+        adjacent_ok, adjacent_cost, np.inf
+    )
+    flat = cost.reshape(*cost.shape[:2], -1)
+    best = flat.argmin(axis=2)
+    added = np.take_along_axis(flat, best[..., None], axis=2)[..., 0]
     return added, best // gaps, best % gaps
 
 
-def _middle_room(route: _RouteState, gaps: int) -> npt.NDArray[np.float64]:
+@cache
+def _later(gaps: int) -> npt.NDArray[np.bool_]:
+    """``later[i, j]``: whether position j comes after position i."""
+    return np.triu(np.ones((gaps, gaps), dtype=bool), 1)
+
+
+@cache
+def _onward(gaps: int) -> npt.NDArray[np.bool_]:
+    """``onward[i, j]``: whether position j is i or comes after it."""
+    return np.triu(np.ones((gaps, gaps), dtype=bool))
+
+
+def _middle_room(routes: _Routes) -> npt.NDArray[np.float64]:
     """Largest push at position i + 1 that the stops i + 1 .. j absorb.
 
-    ``room[i, j]`` is ``-inf`` where ``j <= i``, which leaves those
+    ``room[r, i, j]`` is ``-inf`` where ``j <= i``, which leaves those
     position pairs to the adjacent case.
     """
-    keyed = route.slack[1:gaps] + route.waited[1:gaps]
-    room = np.full((gaps, gaps), -np.inf)
-    for i in range(gaps - 1):
-        room[i, i + 1 :] = (
-            np.minimum.accumulate(keyed[i:]) - route.waited[i + 1]
-        )
+    gaps = routes.gaps
+    later = _later(gaps)
+    keyed = routes.slack[:, 1:gaps] + routes.waited[:, 1:gaps]
+    # Row i holds keyed[i:] from column i + 1 on, so that a running
+    # minimum along the row gives min(keyed[i .. j - 1]) at column j.
+    room = np.full((len(keyed), gaps, gaps), np.inf)
+    room[:, :, 1:] = np.where(later[:, 1:], keyed[:, None, :], np.inf)
+    room = np.minimum.accumulate(room, axis=2)
+    room -= routes.waited[:, 1 : gaps + 1, None]
+    room[:, ~later] = -np.inf
     return room
 
 
-def _peak_load(route: _RouteState, gaps: int) -> npt.NDArray[np.int64]:
-    """``peak[i, j]``: the largest load after positions i .. j."""
-    peak = np.zeros((gaps, gaps), dtype=np.int64)
-    loads = route.load[:gaps]
-    for i in range(gaps):
-        peak[i, i:] = np.maximum.accumulate(loads[i:])
+def _peak_load(routes: _Routes) -> npt.NDArray[np.int64]:
+    """``peak[r, i, j]``: the largest load after positions i .. j."""
+    onward = _onward(routes.gaps)
+    loads = routes.load[:, None, : routes.gaps]
+    floor = np.iinfo(np.int64).min
+    peak = np.maximum.accumulate(np.where(onward, loads, floor), axis=2)
+    peak[:, ~onward] = 0
     return peak
 
 
-def _single_insertion(
-    problem: Problem, route: _RouteState, node: int
-) -> tuple[float, int]:
-    """Cheapest insertion of one delivery of an order already on board.
+def _single_insertions(
+    problem: Problem, routes: _Routes, nodes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Cheapest position of ``nodes[r]``, a delivery of an order already
+    on board, in route r.
 
     Only the shift end can make it infeasible, since bound orders have no
-    due time; the returned position is -1 if no position fits.
+    due time; the position is -1 where no position fits.
     """
     travel = problem.travel
-    loc = route.location
-    at = problem.node_location[node]
-    head, tail = loc[:-1], loc[1:]
+    at = problem.node_location[nodes][:, None]
+    head, tail = routes.location[:, :-1], routes.location[:, 1:]
     start = np.maximum(
-        route.departure[:-1] + travel[head, at], problem.early[node]
+        routes.departure[:, :-1] + travel[head, at],
+        problem.early[nodes][:, None],
     )
-    finish = start + problem.service[node] + travel[at, tail]
+    finish = start + problem.service[nodes][:, None] + travel[at, tail]
     cost = travel[head, at] + travel[at, tail] - travel[head, tail]
-    cost = np.where(finish <= route.latest[1:], cost, np.inf)
-    best = int(cost.argmin())
-    return float(cost[best]), best if np.isfinite(cost[best]) else -1
+    cost = np.where(finish <= routes.latest[:, 1:], cost, np.inf)
+    best = cost.argmin(axis=1)
+    fits = np.isfinite(cost[np.arange(len(best)), best])
+    return np.where(fits, best, -1)
+
+
+def _by_length(
+    vehicles: Sequence[int], routes: Sequence[Sequence[int]], candidates: int
+) -> list[npt.NDArray[np.int64]]:
+    """``vehicles`` in groups whose routes are of one length, each small
+    enough to judge ``candidates`` orders at once."""
+    groups: dict[int, list[int]] = {}
+    for v in vehicles:
+        groups.setdefault(len(routes[v]), []).append(v)
+    batches: list[npt.NDArray[np.int64]] = []
+    for length, members in sorted(groups.items()):
+        gaps = length + 1
+        size = max(1, _BATCH_ELEMENTS // (candidates * gaps * gaps))
+        batches.extend(
+            np.array(members[k : k + size], dtype=np.int64)
+            for k in range(0, len(members), size)
+        )
+    return batches
 
 
 class InsertionSolver:
@@ -283,7 +367,11 @@ class InsertionSolver:
         return repaired
 
     def _insert_bound(self, problem: Problem, routes: list[list[int]]) -> None:
+        # Each vehicle takes its bound orders one at a time, and vehicles
+        # do not affect one another: the k-th order of every vehicle goes
+        # in at once, in batches of routes of one length.
         owner = problem.owner
+        queues: dict[int, list[int]] = {}
         for v in range(problem.vehicle_count):
             bound = np.flatnonzero(owner == v)
             if not len(bound):
@@ -292,16 +380,43 @@ class InsertionSolver:
             # in the route, its initial load leaves no room to pick up.
             due = problem.early[2 * bound + 1]
             picked = ~problem.routable[2 * bound]
-            for o in bound[np.lexsort((due, ~picked))]:
-                state = _RouteState.of(problem, v, routes[v], np.inf)
-                if problem.routable[2 * o]:
-                    _, i, j = _pair_insertions(
-                        problem, state, _Candidates(problem, np.array([o]))
-                    )
-                    _place(routes[v], int(o), int(i[0]), int(j[0]))
-                else:
-                    _, at = _single_insertion(problem, state, 2 * int(o) + 1)
-                    routes[v].insert(at, 2 * int(o) + 1)
+            queues[v] = bound[np.lexsort((due, ~picked))].tolist()
+        unbounded = np.full(problem.vehicle_count, np.inf)
+        for k in range(max(map(len, queues.values()), default=0)):
+            turn = [v for v, queue in queues.items() if len(queue) > k]
+            pairs = [v for v in turn if problem.routable[2 * queues[v][k]]]
+            onboard = [
+                v for v in turn if not problem.routable[2 * queues[v][k]]
+            ]
+            for batch in _by_length(pairs, routes, 1):
+                orders = np.array([[queues[v][k]] for v in batch])
+                state = _Routes.of(
+                    problem,
+                    batch,
+                    [routes[v] for v in batch],
+                    unbounded[batch],
+                )
+                _, i, j = _pair_insertions(
+                    problem, state, _Candidates(problem, orders)
+                )
+                for r, v in enumerate(batch.tolist()):
+                    _place(routes[v], queues[v][k], int(i[r, 0]), int(j[r, 0]))
+            for batch in _by_length(onboard, routes, 1):
+                deliveries = np.array([2 * queues[v][k] + 1 for v in batch])
+                state = _Routes.of(
+                    problem,
+                    batch,
+                    [routes[v] for v in batch],
+                    unbounded[batch],
+                )
+                at = _single_insertions(problem, state, deliveries)
+                for v, node, position in zip(
+                    batch.tolist(),
+                    deliveries.tolist(),
+                    at.tolist(),
+                    strict=True,
+                ):
+                    routes[v].insert(position, node)
 
     def _insert_free(self, problem: Problem, routes: list[list[int]]) -> None:
         weights = problem.request.options.weights
@@ -316,7 +431,7 @@ class InsertionSolver:
         )
         if not len(free) or not problem.vehicle_count:
             return
-        candidates = _Candidates(problem, free)
+        candidates = _Candidates(problem, free[None, :])
 
         # A column per vehicle, but only used vehicles and one idle
         # vehicle of each kind are evaluated: idle vehicles alike in every
@@ -325,17 +440,16 @@ class InsertionSolver:
         where = np.zeros((len(free), problem.vehicle_count, 2), np.int64)
         open_ = np.ones(len(free), dtype=bool)
         idle: dict[tuple[float, ...], list[int]] = {}
+        judged = []
         for v in range(problem.vehicle_count):
             if routes[v]:
-                self._evaluate(
-                    problem, routes, v, candidates, open_, cost, where
-                )
+                judged.append(v)
             else:
                 idle.setdefault(_vehicle_kind(problem, v), []).append(v)
-        for twins in idle.values():
-            first = twins.pop(0)
+        judged.extend(twins.pop(0) for twins in idle.values())
+        for batch in _by_length(judged, routes, len(free)):
             self._evaluate(
-                problem, routes, first, candidates, open_, cost, where
+                problem, routes, batch, candidates, open_, cost, where
             )
 
         while True:
@@ -360,33 +474,40 @@ class InsertionSolver:
                     where[:, twins[0]] = where[:, v]
                     twins.pop(0)
             _place(routes[v], int(free[chosen]), int(i), int(j))
-            self._evaluate(problem, routes, v, candidates, open_, cost, where)
+            self._evaluate(
+                problem, routes, np.array([v]), candidates, open_, cost, where
+            )
 
     def _evaluate(
         self,
         problem: Problem,
         routes: list[list[int]],
-        v: int,
+        vehicles: npt.NDArray[np.int64],
         candidates: _Candidates,
         open_: npt.NDArray[np.bool_],
         cost: npt.NDArray[np.float64],
         where: npt.NDArray[np.int64],
     ) -> None:
-        """Refresh column ``v`` for the orders still open.
+        """Refresh the columns of ``vehicles``, whose routes are of one
+        length, for the orders still open.
 
         Costs are in objective units: weighted travel, plus the vehicle
         weight when the route is still empty.
         """
         weights = problem.request.options.weights
-        shift_end = float(problem.shift_end[v])
-        state = _RouteState.of(problem, v, routes[v], shift_end)
+        state = _Routes.of(
+            problem,
+            vehicles,
+            [routes[v] for v in vehicles],
+            problem.shift_end[vehicles],
+        )
         added, i, j = _pair_insertions(problem, state, candidates)
         added = weights.travel_time * added
-        if not routes[v]:
+        if not routes[vehicles[0]]:
             added += weights.vehicle
-        cost[:, v] = np.where(open_, added, np.inf)
-        where[:, v, 0] = i
-        where[:, v, 1] = j
+        cost[:, vehicles] = np.where(open_[:, None], added.T, np.inf)
+        where[:, vehicles, 0] = i.T
+        where[:, vehicles, 1] = j.T
 
 
 def _two_smallest(

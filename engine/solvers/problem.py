@@ -12,6 +12,7 @@ but lose their due times here: they must be served whatever the delay.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -233,20 +234,22 @@ class Problem:
         request = self.request
         orders = request.orders
         locations = request.locations
-        due = self._due_times()
+        due = self._due_times
+        node_location = self._node_locations
+        early, service, demand = self._node_lists
         time = float(self.shift_start[v])
         where = int(self.start[v])
         load = int(self.initial_load[v])
         travelled = 0.0
         stops = []
         for node in nodes:
-            here = int(self.node_location[node])
+            here = node_location[node]
             leg = float(self.travel[where, here])
             travelled += leg
             arrival = time + leg
-            start = max(arrival, float(self.early[node]))
-            time = start + float(self.service[node])
-            load += int(self.demand[node])
+            start = max(arrival, early[node])
+            time = start + service[node]
+            load += demand[node]
             kind = StopKind.PICKUP if node % 2 == 0 else StopKind.DELIVERY
             stops.append(
                 Stop(
@@ -257,7 +260,7 @@ class Problem:
                     start=start,
                     departure=time,
                     load=load,
-                    late=max(0.0, start - float(due[node])),
+                    late=max(0.0, start - due[node]),
                 )
             )
             where = here
@@ -269,13 +272,31 @@ class Problem:
             end_time=time + leg,
         )
 
-    def _due_times(self) -> npt.NDArray[np.float64]:
-        """Latest service starts as the request states them."""
-        due = np.empty(2 * self.order_count)
-        for o, order in enumerate(self.request.orders):
-            due[2 * o] = min(order.pickup_due, order.due_time)
-            due[2 * o + 1] = order.due_time
+    @cached_property
+    def _due_times(self) -> list[float]:
+        """Per node, the latest service start as the request states it
+        (bound orders keep theirs here)."""
+        due = []
+        for order in self.request.orders:
+            due.append(min(order.pickup_due, order.due_time))
+            due.append(order.due_time)
         return due
+
+    @cached_property
+    def _node_locations(self) -> list[int]:
+        """``node_location`` as Python integers, for scheduling loops."""
+        return [int(at) for at in self.node_location]
+
+    @cached_property
+    def _node_lists(self) -> tuple[list[float], list[float], list[int]]:
+        """``early``, ``service`` and ``demand`` as Python numbers, for
+        scheduling loops that would otherwise box a numpy scalar per
+        read."""
+        return (
+            [float(t) for t in self.early],
+            [float(t) for t in self.service],
+            [int(q) for q in self.demand],
+        )
 
     def unassigned_reason(self, order: int) -> UnassignedReason:
         """Why ``order`` may be off a plan, judged from the order alone."""

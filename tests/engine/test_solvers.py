@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -338,3 +339,52 @@ def test_insertion_solves_a_hundred_orders() -> None:
     check_plan(request, plan)
     assert len(_served(plan)) + len(plan.unassigned) == 100
     assert np.isfinite(plan.cost)
+
+
+def _bind_some(request: Request) -> Request:
+    """``request`` with the first orders on board (one per vehicle) and
+    committed (two per vehicle), so that routes grow to unequal lengths."""
+    order_ids = [order.id for order in request.orders]
+    count = len(request.vehicles)
+    vehicles = tuple(
+        dataclasses.replace(
+            vehicle,
+            onboard=(order_ids[k],) if k % 2 else (),
+            committed=(order_ids[count + k], order_ids[2 * count + k]),
+        )
+        for k, vehicle in enumerate(request.vehicles)
+    )
+    return dataclasses.replace(request, vehicles=vehicles)
+
+
+@SOLVER_SETTINGS
+@given(request=requests())
+def test_judging_routes_together_changes_no_route(request: Request) -> None:
+    """The heuristic judges insertions into routes of one length in one
+    batch; judging every route alone gives the very same routes."""
+    from engine.solvers import insertion
+
+    problem = Problem.from_request(request)
+    together = InsertionSolver().routes(problem)
+    with mock.patch.object(insertion, "_BATCH_ELEMENTS", 1):
+        alone = InsertionSolver().routes(problem)
+
+    assert together == alone
+
+
+def test_judging_routes_together_changes_no_route_of_a_large_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As above, on 120 orders and 20 vehicles with bound orders, where
+    many routes share a length."""
+    from engine.solvers import insertion
+    from simulator.example import example_request
+
+    request = _bind_some(example_request(orders=120, vehicles=20))
+    problem = Problem.from_request(request)
+    together = InsertionSolver().routes(problem)
+    monkeypatch.setattr(insertion, "_BATCH_ELEMENTS", 1)
+    alone = InsertionSolver().routes(problem)
+
+    assert together == alone
+    assert sum(map(len, together)) > 2 * 60
