@@ -61,7 +61,11 @@ def dispatch_request(
     horizon_s: float = math.inf,
 ) -> Request | None:
     """The engine's question at ``now``, or None when there is nothing
-    to decide (no open order)."""
+    to decide (no open order).
+
+    ``orders`` holds at least every order neither delivered nor
+    cancelled, in the order they were placed.
+    """
     free = [
         order
         for order in orders.values()

@@ -61,10 +61,16 @@ class NodeTimes:
         self,
         origins: npt.NDArray[np.intp],
         destinations: npt.NDArray[np.intp],
+        scale: float = 1.0,
     ) -> npt.NDArray[np.float64]:
-        """Seconds from each origin node to each destination node."""
+        """Seconds from each origin node to each destination node,
+        multiplied by ``scale``."""
         self._ensure(origins)
-        return self._rows[np.ix_(origins, destinations)].astype(np.float64)
+        # Whole rows first, then columns: twice as fast as one gather of
+        # np.ix_ on a large table.
+        return np.multiply(
+            self._rows[origins][:, destinations], scale, dtype=np.float64
+        )
 
     def leg(self, origin: int, destination: int) -> float:
         """Seconds from one node to another."""
@@ -96,7 +102,7 @@ class TimedTravel:
         """Travel seconds from each origin (rows) to each destination."""
         rows = self._times.nodes(origins)
         columns = self._times.nodes(destinations)
-        return self._times.between(rows, columns) * self.multiplier
+        return self._times.between(rows, columns, self.multiplier)
 
     def identity(self) -> str:
         """The network and the multiplier, for request fingerprints."""

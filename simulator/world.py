@@ -352,7 +352,9 @@ class World:
             ]
             request = dispatch_request(
                 env.now,
-                self.orders,
+                # Delivered and cancelled orders are most of a day's and
+                # none of a question's.
+                {order_id: self.orders[order_id] for order_id in self._active},
                 self.drivers,
                 TimedTravel(self.times, self.city.multiplier(env.now)),
                 Options(

@@ -180,10 +180,15 @@ class Problem:
                 continue
             planned.append(self._schedule(v, nodes))
             served.update(node // 2 for node in nodes)
+        left = np.array(
+            [o for o in range(self.order_count) if o not in served],
+            dtype=np.int64,
+        )
         unassigned = tuple(
-            Unassigned(order.id, self.unassigned_reason(o))
-            for o, order in enumerate(request.orders)
-            if o not in served
+            Unassigned(request.orders[o].id, reason)
+            for o, reason in zip(
+                left.tolist(), self.unassigned_reasons(left), strict=True
+            )
         )
         travel = sum(route.travel_time for route in planned)
         cost = (
@@ -298,13 +303,23 @@ class Problem:
             [int(q) for q in self.demand],
         )
 
-    def unassigned_reason(self, order: int) -> UnassignedReason:
-        """Why ``order`` may be off a plan, judged from the order alone."""
-        if not (self.capacity >= self.demand[2 * order]).any():
-            return UnassignedReason.CAPACITY
-        if self.servable(np.array([order]))[0]:
-            return UnassignedReason.FLEET_BUSY
-        return UnassignedReason.TIME_WINDOW
+    def unassigned_reasons(
+        self, orders: npt.NDArray[np.int64]
+    ) -> list[UnassignedReason]:
+        """Why each of ``orders`` may be off a plan, judged from the order
+        alone."""
+        fits = np.asarray(
+            (self.capacity[:, None] >= self.demand[2 * orders]).any(axis=0)
+        )
+        servable = self.servable(orders)
+        return [
+            UnassignedReason.CAPACITY
+            if not fit
+            else UnassignedReason.FLEET_BUSY
+            if can
+            else UnassignedReason.TIME_WINDOW
+            for fit, can in zip(fits.tolist(), servable.tolist(), strict=True)
+        ]
 
     def servable(self, orders: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Whether some idle vehicle could serve each order on its own:
