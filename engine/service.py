@@ -249,6 +249,7 @@ class Service:
         watch = _Stopwatch()
         modelled = [self.config.extra_service_s]
         review: list[Outcome] = []
+        computed: list[Plan] = []
 
         precision = self.config.cache.precision
         with watch.time("cache"):
@@ -263,6 +264,7 @@ class Service:
                 modelled.append(reviewed[1])
             with watch.time("eta"):
                 self._publish_etas(plan)
+            computed.append(plan)
             return plan.to_dict()
 
         began = time.perf_counter()
@@ -271,8 +273,10 @@ class Service:
         inner = sum(watch.seconds[stage] for stage in COMPUTED_STAGES)
         watch.seconds["cache"] += max(spent - inner, 0.0)
 
+        # A plan computed here is served as it is; one from the cache, or
+        # computed by another thread, is decoded (the two are equal).
         with watch.time("cache"):
-            plan = plan_from_dict(value)
+            plan = computed[0] if computed else plan_from_dict(value)
         with watch.time("eta"):
             etas = _delivery_times(plan)
         if self.store is not None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from engine.cache.fingerprint import rounded_location
 from engine.model import (
     Location,
     Options,
@@ -59,12 +60,16 @@ def dispatch_request(
     service_s: tuple[float, float] = (0.0, 0.0),
     max_orders: int | None = None,
     horizon_s: float = math.inf,
+    precision: int | None = None,
 ) -> Request | None:
     """The engine's question at ``now``, or None when there is nothing
     to decide (no open order).
 
     ``orders`` holds at least every order neither delivered nor
-    cancelled, in the order they were placed.
+    cancelled, in the order they were placed. Coordinates are rounded to
+    ``precision`` decimals if given: the route cache's precision, so that
+    the service solves the question as it is asked instead of a rounded
+    copy.
     """
     free = [
         order
@@ -90,8 +95,9 @@ def dispatch_request(
     vehicles = []
     bound: list[OrderState] = []
     for driver in online:
-        start = Location(
-            f"v:{driver.id}", driver.location.x, driver.location.y
+        start = _rounded(
+            Location(f"v:{driver.id}", driver.location.x, driver.location.y),
+            precision,
         )
         locations[start.id] = start
         onboard = _onboard_at_leg_end(driver)
@@ -122,23 +128,12 @@ def dispatch_request(
     requested.update((order.id, order) for order in bound)
     engine_orders = []
     for order in requested.values():
-        merchant = order.arrival.merchant
-        pickup = Location(f"m:{merchant.id}", *_xy(order.pickup))
-        delivery = Location(f"c:{order.id}", *_xy(order.delivery))
+        if order.asked is None:
+            order.asked = _asked(order, service_s, precision)
+        engine_order, pickup, delivery = order.asked
         locations[pickup.id] = pickup
         locations[delivery.id] = delivery
-        engine_orders.append(
-            Order(
-                id=order.id,
-                pickup=pickup.id,
-                delivery=delivery.id,
-                quantity=order.arrival.quantity,
-                ready_time=order.ready_s,
-                due_time=order.created_s + DUE_FACTOR * order.arrival.sla_s,
-                pickup_service=service_s[0],
-                delivery_service=service_s[1],
-            )
-        )
+        engine_orders.append(engine_order)
 
     return Request(
         locations=tuple(locations.values()),
@@ -147,6 +142,31 @@ def dispatch_request(
         travel=travel,
         options=options,
     )
+
+
+def _asked(
+    order: OrderState, service_s: tuple[float, float], precision: int | None
+) -> tuple[Order, Location, Location]:
+    """``order`` as the engine is asked about it, with its pickup and
+    delivery locations."""
+    merchant = order.arrival.merchant
+    pickup = _rounded(
+        Location(f"m:{merchant.id}", *_xy(order.pickup)), precision
+    )
+    delivery = _rounded(
+        Location(f"c:{order.id}", *_xy(order.delivery)), precision
+    )
+    asked = Order(
+        id=order.id,
+        pickup=pickup.id,
+        delivery=delivery.id,
+        quantity=order.arrival.quantity,
+        ready_time=order.ready_s,
+        due_time=order.created_s + DUE_FACTOR * order.arrival.sla_s,
+        pickup_service=service_s[0],
+        delivery_service=service_s[1],
+    )
+    return asked, pickup, delivery
 
 
 def apply_plan(
@@ -273,6 +293,12 @@ def _onboard_at_leg_end(driver: DriverState) -> set[str]:
 def _heading_to(order: OrderState, drivers: Mapping[str, DriverState]) -> bool:
     driver = drivers.get(order.driver) if order.driver else None
     return driver is not None and driver.leg == Task(order.id, StopKind.PICKUP)
+
+
+def _rounded(location: Location, precision: int | None) -> Location:
+    if precision is None:
+        return location
+    return rounded_location(location, precision)
 
 
 def _xy(location: Location) -> tuple[float, float]:

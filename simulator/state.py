@@ -17,7 +17,7 @@ from engine.model import StopKind
 if TYPE_CHECKING:
     import simpy
 
-    from engine.model import Location
+    from engine.model import Location, Order
     from simulator.demand import OrderArrival
     from simulator.fleet import DriverPlan
 
@@ -52,6 +52,10 @@ class OrderState:
     picked_s: float = math.nan
     delivered_s: float = math.nan
     cancelled_s: float = math.nan
+    asked: tuple[Order, Location, Location] | None = None
+    """The order, its pickup and its delivery as the dispatcher asks the
+    engine about them: built on the first question, since none of it
+    changes."""
 
     @property
     def id(self) -> str:

@@ -367,6 +367,7 @@ class World:
                 (config.pickup_service_s, config.delivery_service_s),
                 config.max_orders_per_solve,
                 config.horizon_s,
+                self.service.config.cache.precision,
             )
             self._epoch += 1
             if request is None:

@@ -50,7 +50,10 @@ def canonical(request: Request, precision: int) -> Request:
     _check_precision(precision)
     locations = tuple(
         sorted(
-            (_rounded(location, precision) for location in request.locations),
+            (
+                rounded_location(location, precision)
+                for location in request.locations
+            ),
             key=_by_id,
         )
     )
@@ -130,7 +133,7 @@ COORDINATES = frozenset({"x", "y"})
 
 
 def _plain_rounded(location: Location, precision: int) -> list[Any]:
-    """:func:`_plain` of :func:`_rounded` of ``location``, without
+    """:func:`_plain` of :func:`rounded_location` of ``location``, without
     building the rounded location."""
     return [
         _plain(_round(value, precision) if rounded else value)
@@ -140,8 +143,13 @@ def _plain_rounded(location: Location, precision: int) -> list[Any]:
     ]
 
 
-def _rounded(location: Location, precision: int) -> Location:
-    # Most locations are canonical already, and are kept as they are.
+def rounded_location(location: Location, precision: int) -> Location:
+    """``location`` with its coordinates as :func:`canonical` rounds
+    them; the location itself where they are so already.
+
+    A client that sends locations rounded this way spares the service
+    a copy of its request.
+    """
     x = _round(location.x, precision)
     y = _round(location.y, precision)
     if _same(x, location.x) and _same(y, location.y):

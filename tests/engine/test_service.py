@@ -65,6 +65,21 @@ def test_second_identical_request_is_a_cache_hit() -> None:
     assert set(second.stages) == set(STAGES)
 
 
+@pytest.mark.parametrize(("orders", "vehicles"), [(1, 1), (30, 2), (60, 12)])
+def test_a_computed_plan_equals_the_same_plan_read_from_the_cache(
+    orders: int, vehicles: int
+) -> None:
+    """A miss serves the plan it computed, a hit the plan decoded from
+    the cache: the two are equal, unassigned orders and all."""
+    service = _service(ManualClock())
+    request = _request(orders, vehicles)
+    computed = service.optimize(request)
+    cached = service.optimize(request)
+    assert (computed.cache, cached.cache) == (Lookup.MISS, Lookup.HIT)
+    assert cached.plan == computed.plan
+    assert cached.etas == computed.etas
+
+
 def test_listing_order_does_not_change_the_answer() -> None:
     """A request that lists its orders and vehicles in another order has
     the same fingerprint and is answered from the cache."""

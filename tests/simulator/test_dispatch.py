@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
+from engine.cache.fingerprint import canonical
 from engine.model import (
     Location,
     Options,
@@ -18,6 +21,9 @@ from simulator.demand import Merchant, OrderArrival
 from simulator.dispatch import apply_plan, dispatch_request
 from simulator.fleet import DriverPlan
 from simulator.state import DriverState, OrderState, OrderStatus, Task
+
+if TYPE_CHECKING:
+    from engine.model import Request
 
 PICKUP, DELIVERY = StopKind.PICKUP, StopKind.DELIVERY
 
@@ -200,3 +206,48 @@ def test_shift_in_the_question_ends_at_the_horizon(
 
     assert request is not None
     assert request.vehicles[0].shift_end == expected
+
+
+def test_question_rounded_to_the_cache_precision_is_canonical() -> None:
+    """Rounded to the route cache's precision, the question's locations
+    are those of the service's canonical form, which need not copy them;
+    each is within half a unit of that precision of the exact one."""
+    shop = Merchant("m1", Location("m1", 0.123456789, -7.000049), "z1")
+    arrival = OrderArrival(
+        id="o1",
+        time=0.0,
+        merchant=shop,
+        customer=Location("co1", 500.98765432, 1e-9),
+        prep_s=60.0,
+        sla_s=1800.0,
+        patience_s=900.0,
+        quantity=1,
+    )
+    orders = {"o1": OrderState(arrival)}
+    drivers = {"d1": _driver("d1", x=100.00000049)}
+
+    def ask(precision: int | None) -> Request:
+        request = dispatch_request(
+            100.0,
+            orders,
+            drivers,
+            Euclidean(speed=10.0),
+            Options(work_limit=10),
+            reoptimize=False,
+            precision=precision,
+        )
+        assert request is not None
+        orders["o1"].asked = None
+        return request
+
+    exact, rounded = ask(None), ask(4)
+
+    solved = canonical(rounded, 4)
+    assert solved == canonical(exact, 4)
+    assert {id(location) for location in solved.locations} == {
+        id(location) for location in rounded.locations
+    }
+    assert set(exact.locations).isdisjoint(canonical(exact, 4).locations)
+    for before, after in zip(exact.locations, rounded.locations, strict=True):
+        assert abs(before.x - after.x) <= 0.5e-4
+        assert abs(before.y - after.y) <= 0.5e-4
