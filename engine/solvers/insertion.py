@@ -370,24 +370,25 @@ class InsertionSolver:
         # Each vehicle takes its bound orders one at a time, and vehicles
         # do not affect one another: the k-th order of every vehicle goes
         # in at once, in batches of routes of one length.
-        owner = problem.owner
+        # Per vehicle, deliveries of what is on board go in first: until
+        # they are in the route, its initial load leaves no room to pick
+        # up. Then by when the delivery may start, then by order.
+        bound = np.flatnonzero(problem.owner >= 0)
+        owner = problem.owner[bound]
+        picked = ~problem.routable[2 * bound]
+        due = problem.early[2 * bound + 1]
+        ranked = np.lexsort((due, ~picked, owner))
         queues: dict[int, list[int]] = {}
-        for v in range(problem.vehicle_count):
-            bound = np.flatnonzero(owner == v)
-            if not len(bound):
-                continue
-            # Deliveries of what is on board go in first: until they are
-            # in the route, its initial load leaves no room to pick up.
-            due = problem.early[2 * bound + 1]
-            picked = ~problem.routable[2 * bound]
-            queues[v] = bound[np.lexsort((due, ~picked))].tolist()
+        for o, v in zip(
+            bound[ranked].tolist(), owner[ranked].tolist(), strict=True
+        ):
+            queues.setdefault(v, []).append(o)
+        routable = problem.routable[0::2].tolist()
         unbounded = np.full(problem.vehicle_count, np.inf)
         for k in range(max(map(len, queues.values()), default=0)):
             turn = [v for v, queue in queues.items() if len(queue) > k]
-            pairs = [v for v in turn if problem.routable[2 * queues[v][k]]]
-            onboard = [
-                v for v in turn if not problem.routable[2 * queues[v][k]]
-            ]
+            pairs = [v for v in turn if routable[queues[v][k]]]
+            onboard = [v for v in turn if not routable[queues[v][k]]]
             for batch in _by_length(pairs, routes, 1):
                 orders = np.array([[queues[v][k]] for v in batch])
                 state = _Routes.of(
