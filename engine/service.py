@@ -354,17 +354,18 @@ class Service:
 
     def _publish_etas(self, plan: Plan) -> None:
         now = self.clock.now()
-        for route in plan.routes:
-            for stop in route.stops:
-                if stop.kind is StopKind.DELIVERY:
-                    self.caches.reference.put(
-                        f"eta:{stop.order_id}",
-                        {
-                            "vehicle": route.vehicle_id,
-                            "eta": stop.arrival,
-                            "at": now,
-                        },
-                    )
+        self.caches.reference.put_many(
+            {
+                f"eta:{stop.order_id}": {
+                    "vehicle": route.vehicle_id,
+                    "eta": stop.arrival,
+                    "at": now,
+                }
+                for route in plan.routes
+                for stop in route.stops
+                if stop.kind is StopKind.DELIVERY
+            }
+        )
 
 
 def _delivery_times(plan: Plan) -> dict[str, float]:

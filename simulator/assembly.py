@@ -276,6 +276,10 @@ class _Outage:
         self._check()
         self._backend.set(key, value, ttl)
 
+    def set_many(self, items: Sequence[tuple[str, bytes]], ttl: float) -> None:
+        self._check()
+        self._backend.set_many(items, ttl)
+
     def delete(self, key: str) -> None:
         self._check()
         self._backend.delete(key)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from engine.errors import EngineError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class Lookup(enum.StrEnum):
@@ -76,6 +79,11 @@ class CacheBackend(Protocol):
 
     def set(self, key: str, value: bytes, ttl: float) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds."""
+        ...
+
+    def set_many(self, items: Sequence[tuple[str, bytes]], ttl: float) -> None:
+        """Store each ``(key, value)`` of ``items`` for ``ttl`` seconds,
+        in order, as one call (one round trip to a remote store)."""
         ...
 
     def delete(self, key: str) -> None:

@@ -22,7 +22,7 @@ from engine.cache.memory import check_ttl
 from engine.errors import InvalidRequestError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
 
     from engine.cache.base import CacheBackend, CacheHooks
     from engine.clock import Clock
@@ -199,7 +199,20 @@ class CacheLayer(Generic[T]):
         except Exception as error:
             self._failed("encode", error)
             return
-        self._write(key, data)
+        self._write(((key, data),))
+
+    def put_many(self, values: Mapping[str, T]) -> None:
+        """Store each value of ``values`` under its key, as one call to
+        the backend (one round trip to Redis); a value that cannot be
+        encoded is left out and counted as an error."""
+        items = []
+        for key, value in values.items():
+            try:
+                items.append((key, self._encode(value)))
+            except Exception as error:
+                self._failed("encode", error)
+        if items:
+            self._write(items)
 
     def get_or_compute(
         self, key: str, compute: Callable[[], T]
@@ -306,7 +319,7 @@ class CacheLayer(Generic[T]):
         except Exception as error:
             self._failed("encode", error)
             return result, _Found(value, 0)
-        self._write(key, data)
+        self._write(((key, data),))
         return result, _Found(value, len(data))
 
     def _read(self, key: str) -> tuple[Lookup, _Found[T] | None]:
@@ -332,19 +345,28 @@ class CacheLayer(Generic[T]):
                 self._failed("delete", failure)
             return Lookup.ERROR, None
 
-    def _write(self, key: str, data: bytes) -> None:
+    def _write(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Store encoded ``(key, data)`` items: one ``set``, or one
+        ``set_many`` for several."""
+
+        def store(backend: CacheBackend) -> None:
+            if len(items) == 1:
+                key, data = items[0]
+                backend.set(key, data, self.ttl)
+            else:
+                backend.set_many(items, self.ttl)
+
         try:
-            done = self._use(
-                "set", lambda backend: backend.set(key, data, self.ttl)
-            )
+            done = self._use("set", store)
         except Exception as error:
             self._failed("set", error)
             return
         if done is _Skip.BYPASSED:
             return
         with self._lock:
-            self._counts.sets += 1
-        self._hooks.on_set(self.name, len(data))
+            self._counts.sets += len(items)
+        for _, data in items:
+            self._hooks.on_set(self.name, len(data))
 
     def _use(
         self, operation: str, action: Callable[[CacheBackend], R]

@@ -15,7 +15,7 @@ from engine.cache.base import EvictionReason
 from engine.errors import InvalidRequestError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from engine.clock import Clock
 
@@ -122,24 +122,29 @@ class MemoryBackend:
     def set(self, key: str, value: bytes, ttl: float) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds, dropping the
         least recently used entries if a bound would be exceeded."""
+        self.set_many(((key, value),), ttl)
+
+    def set_many(self, items: Sequence[tuple[str, bytes]], ttl: float) -> None:
+        """:meth:`set` of each item in order, under one hold of the lock."""
         check_ttl(ttl)
-        size = len(value)
         evicted: Evictions = []
         with self._lock:
             now = self._clock.now()
-            self._expire(evicted)
-            self._remove(key)
-            if size > self.max_bytes:
-                evicted.append((EvictionReason.OVERSIZE, size))
-            else:
-                self._serial += 1
-                entry = _Entry(value, now + ttl, self._serial)
-                self._entries[key] = entry
-                self._bytes += size
-                heapq.heappush(
-                    self._expiry, (entry.expires, entry.serial, key)
-                )
-                self._enforce_bounds(evicted)
+            for key, value in items:
+                self._expire(evicted)
+                self._remove(key)
+                size = len(value)
+                if size > self.max_bytes:
+                    evicted.append((EvictionReason.OVERSIZE, size))
+                else:
+                    self._serial += 1
+                    entry = _Entry(value, now + ttl, self._serial)
+                    self._entries[key] = entry
+                    self._bytes += size
+                    heapq.heappush(
+                        self._expiry, (entry.expires, entry.serial, key)
+                    )
+                    self._enforce_bounds(evicted)
             self._compact()
         self._report(evicted)
 

@@ -23,7 +23,7 @@ from engine.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     import builtins
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,19 @@ class RedisBackend:
         self._call(
             lambda: self.client.set(self.key(key), value, px=milliseconds)
         )
+
+    def set_many(self, items: Sequence[tuple[str, bytes]], ttl: float) -> None:
+        """:meth:`set` of each item, in one pipeline: one round trip."""
+        check_ttl(ttl)
+        milliseconds = max(1, math.ceil(ttl * 1000))
+
+        def send() -> None:
+            pipe = self.client.pipeline(transaction=False)
+            for key, value in items:
+                pipe.set(self.key(key), value, px=milliseconds)
+            pipe.execute()
+
+        self._call(send)
 
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""

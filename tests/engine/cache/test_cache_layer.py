@@ -23,6 +23,8 @@ from engine.clock import ManualClock
 from engine.errors import InvalidRequestError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tests.engine.cache.conftest import RecordingHooks
 
 ENCODE, DECODE = json_codec()
@@ -49,6 +51,10 @@ class Switchable:
     def set(self, key: str, value: bytes, ttl: float) -> None:
         self._call()
         self.inner.set(key, value, ttl)
+
+    def set_many(self, items: Sequence[tuple[str, bytes]], ttl: float) -> None:
+        self._call()
+        self.inner.set_many(items, ttl)
 
     def delete(self, key: str) -> None:
         self._call()
@@ -454,3 +460,48 @@ def test_different_keys_compute_in_parallel() -> None:
     slow.release.set()
     thread.join(10)
     assert layer.get("a") == "slow"
+
+
+def test_put_many_stores_every_value_in_one_backend_call(
+    hooks: RecordingHooks,
+) -> None:
+    """Values put together reach the backend in one call, are each
+    readable, counted and reported; an unencodable one is left out and
+    counted as an error."""
+    clock = ManualClock()
+    layer, primary, _ = degradable(clock, hooks)
+
+    layer.put_many({"a": 1, "b": [2, 3], "nan": math.nan, "c": {"d": 4}})
+
+    assert primary.calls == 1
+    assert [layer.get(key) for key in ("a", "b", "c", "nan")] == [
+        1,
+        [2, 3],
+        {"d": 4},
+        None,
+    ]
+    assert hooks.of("set") == [
+        ("set", "plans", 1),
+        ("set", "plans", 5),
+        ("set", "plans", 7),
+    ]
+    stats = layer.stats()
+    assert (stats.sets, stats.errors) == (3, 1)
+
+
+def test_put_many_in_an_outage_goes_to_the_fallback(
+    hooks: RecordingHooks,
+) -> None:
+    """Values put together while the backend is down are kept in the
+    fallback, with one degraded event."""
+    clock = ManualClock()
+    layer, primary, memory = degradable(clock, hooks)
+    assert memory is not None
+    primary.down = True
+
+    layer.put_many({"a": 1, "b": 2})
+
+    assert layer.degraded
+    assert memory.entries == 2
+    assert (layer.get("a"), layer.get("b")) == (1, 2)
+    assert layer.stats().degraded_events == 1

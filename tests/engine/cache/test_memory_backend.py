@@ -283,3 +283,32 @@ def test_threads_share_one_backend_safely() -> None:
     live = [memory.get(f"k{k}") for k in range(80)]
     assert memory.bytes == sum(len(value) for value in live if value)
     assert memory.bytes <= 400
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    items=st.lists(
+        st.tuples(
+            st.sampled_from("abcdef"), st.binary(min_size=0, max_size=40)
+        ),
+        max_size=12,
+    )
+)
+def test_set_many_is_set_of_each_item_in_order(
+    items: list[tuple[str, bytes]],
+) -> None:
+    """Storing items together leaves the same entries, in the same LRU
+    order, with the same evictions, as storing them one by one."""
+    clock = ManualClock()
+    together, evicted_together = backend(clock, max_entries=4, max_bytes=60)
+    alone, evicted_alone = backend(clock, max_entries=4, max_bytes=60)
+
+    together.set_many(items, ttl=5.0)
+    for key, value in items:
+        alone.set(key, value, ttl=5.0)
+
+    assert evicted_together == evicted_alone
+    assert list(together._entries) == list(alone._entries)
+    assert [together.get(key) for key in "abcdef"] == [
+        alone.get(key) for key in "abcdef"
+    ]

@@ -156,3 +156,14 @@ def test_unreachable_server_raises_cache_unavailable() -> None:
             call()
         assert isinstance(caught.value.__cause__, redis.exceptions.RedisError)
     client.close()
+
+
+def test_set_many_stores_every_item_with_its_ttl(
+    backend: RedisBackend, redis_client: redis.Redis, namespace: str
+) -> None:
+    """Items stored together (one pipeline) read back each, with the
+    TTL set in Redis."""
+    items = [(f"k{n}", bytes([n]) * (n + 1)) for n in range(5)]
+    backend.set_many(items, ttl=30.0)
+    assert [backend.get(key) for key, _ in items] == [v for _, v in items]
+    assert 29_000 < redis_client.pttl(f"{namespace}:k4") <= 30_000
