@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -48,6 +48,25 @@ def _driver(driver_id: str, x: float = 100.0) -> DriverState:
     start = Location(f"s{driver_id}", x, 0.0)
     plan = DriverPlan(driver_id, start, 0.0, 36000.0, 4, 1.0)
     return DriverState(plan, start, 0, online=True)
+
+
+def _ask(
+    orders: dict[str, OrderState],
+    drivers: dict[str, DriverState],
+    **settings: Any,
+) -> Request:
+    """The dispatcher's question at 100 s, which must have one."""
+    request = dispatch_request(
+        100.0,
+        orders,
+        drivers,
+        Euclidean(speed=10.0),
+        Options(work_limit=10),
+        reoptimize=False,
+        **settings,
+    )
+    assert request is not None
+    return request
 
 
 def _plan(*routes: tuple[str, list[tuple[str, StopKind]]]) -> Plan:
@@ -169,17 +188,8 @@ def test_question_takes_the_oldest_orders_first() -> None:
     }
     drivers = {"d1": _driver("d1")}
 
-    request = dispatch_request(
-        100.0,
-        orders,
-        drivers,
-        Euclidean(speed=10.0),
-        Options(work_limit=10),
-        reoptimize=False,
-        max_orders=2,
-    )
+    request = _ask(orders, drivers, max_orders=2)
 
-    assert request is not None
     assert sorted(order.id for order in request.orders) == ["o3", "o4"]
 
 
@@ -194,17 +204,8 @@ def test_shift_in_the_question_ends_at_the_horizon(
     orders = {"o1": _order("o1")}
     drivers = {"d1": _driver("d1")}
 
-    request = dispatch_request(
-        100.0,
-        orders,
-        drivers,
-        Euclidean(speed=10.0),
-        Options(work_limit=10),
-        reoptimize=False,
-        horizon_s=horizon_s,
-    )
+    request = _ask(orders, drivers, horizon_s=horizon_s)
 
-    assert request is not None
     assert request.vehicles[0].shift_end == expected
 
 
@@ -226,21 +227,9 @@ def test_question_rounded_to_the_cache_precision_is_canonical() -> None:
     orders = {"o1": OrderState(arrival)}
     drivers = {"d1": _driver("d1", x=100.00000049)}
 
-    def ask(precision: int | None) -> Request:
-        request = dispatch_request(
-            100.0,
-            orders,
-            drivers,
-            Euclidean(speed=10.0),
-            Options(work_limit=10),
-            reoptimize=False,
-            precision=precision,
-        )
-        assert request is not None
-        orders["o1"].asked = None
-        return request
-
-    exact, rounded = ask(None), ask(4)
+    exact = _ask(orders, drivers)
+    orders["o1"].asked = None
+    rounded = _ask(orders, drivers, precision=4)
 
     solved = canonical(rounded, 4)
     assert solved == canonical(exact, 4)
