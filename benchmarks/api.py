@@ -31,10 +31,8 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +40,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from simulator.load.serving import barq_command, free_port, wait_until_healthy
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 BASELINE = REPOSITORY / "scenarios" / "baseline.yaml"
@@ -91,9 +91,10 @@ def _benchmark(args: argparse.Namespace) -> None:
     schema = f"barq_bench_{uuid.uuid4().hex[:10]}"
     _psql(f"CREATE SCHEMA {schema}")
     _flush_redis()
-    port = _free_port()
+    port = free_port()
     target = f"http://127.0.0.1:{port}"
-    server = _serve(port, schema, args.out / "serve.log")
+    log = args.out / "serve.log"
+    server = _serve(port, schema, log)
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": describe(),
@@ -101,7 +102,7 @@ def _benchmark(args: argparse.Namespace) -> None:
         "users": args.users,
     }
     try:
-        _wait_for(target, server)
+        wait_until_healthy(target, server, log, timeout_s=120)
         report["mix"] = _climb(
             [float(r) for r in args.rates.split(",")],
             lambda rate: _mix_run(target, rate, args),
@@ -138,10 +139,7 @@ def _mix_run(
     target: str, rate: float, args: argparse.Namespace
 ) -> dict[str, Any]:
     out = args.out / f"mix-{rate:g}"
-    command = [
-        sys.executable,
-        "-m",
-        "simulator.cli",
+    command = barq_command(
         "load",
         str(BASELINE),
         "--target",
@@ -158,7 +156,7 @@ def _mix_run(
         str(out),
         "--no-report",
         "--quiet",
-    ]
+    )
     _run(command)
     return _figures("mix", rate, out)
 
@@ -269,10 +267,7 @@ def _fixed(args: argparse.Namespace) -> None:
 
 def _serve(port: int, schema: str, log: Path) -> subprocess.Popen[bytes]:
     storage = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    command = [
-        sys.executable,
-        "-m",
-        "simulator.cli",
+    command = barq_command(
         "serve",
         "--port",
         str(port),
@@ -282,26 +277,11 @@ def _serve(port: int, schema: str, log: Path) -> subprocess.Popen[bytes]:
         storage,
         "--cache",
         REDIS,
-    ]
+    )
     with log.open("wb") as out:
         return subprocess.Popen(
             command, cwd=REPOSITORY, stdout=out, stderr=subprocess.STDOUT
         )
-
-
-def _wait_for(target: str, server: subprocess.Popen[bytes]) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"barq serve exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{target}/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("barq serve did not answer /healthz")
 
 
 def _psql(statement: str) -> None:
@@ -317,13 +297,6 @@ def _flush_redis() -> None:
     client = redis.Redis.from_url(REDIS)
     client.flushdb()
     client.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _row(figures: dict[str, Any]) -> str:

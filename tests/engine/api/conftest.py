@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +30,11 @@ import psycopg
 import pytest
 import redis
 
+from simulator.load.serving import (
+    barq_command,
+    free_port,
+    wait_until_healthy,
+)
 from tests.engine.storage.conftest import scratch_cluster  # noqa: F401
 
 if TYPE_CHECKING:
@@ -54,17 +56,6 @@ MAX_TIME_LIMIT_S = 0.25
 FRAGILE_QUEUE_TIMEOUT_S = 0.05
 FRAGILE_MAX_TIME_LIMIT_S = 2.0
 
-START_TIMEOUT_S = 90.0
-"""How long a server may take to warm up and answer /healthz."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
 
 class Server:
     """``barq serve ARGS`` as a subprocess on a free port.
@@ -83,34 +74,16 @@ class Server:
 
     def start(self) -> None:
         """Start the server; return once /healthz answers 200."""
-        command = [
-            sys.executable,
-            "-m",
-            "simulator.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            *self.args,
-        ]
+        command = barq_command("serve", "--port", str(self.port), *self.args)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command, cwd=REPOSITORY, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"barq serve exited with {self.process.returncode}:\n"
-                    + self.log()
-                )
-            try:
-                if httpx.get(f"{self.base_url}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"barq serve did not answer:\n{self.log()}")
+        try:
+            wait_until_healthy(self.base_url, self.process, self.log_path)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> int:
         """SIGTERM, then wait; returns the exit code."""

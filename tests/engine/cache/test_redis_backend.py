@@ -3,7 +3,6 @@ key layout, TTL in Redis, flush of one namespace only, sizes, errors."""
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,6 +15,7 @@ from engine.cache import (
     redis_namespace,
 )
 from engine.errors import InvalidRequestError
+from simulator.load.serving import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -127,14 +127,6 @@ def test_empty_namespace_is_refused() -> None:
     """A namespace must be a non-empty string."""
     with pytest.raises(InvalidRequestError):
         RedisBackend(redis.Redis(), "")
-
-
-def free_port() -> int:
-    """A local TCP port that nothing listens on at the moment."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.mark.timeout(30)

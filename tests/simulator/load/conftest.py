@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import threading
 from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 import pytest
-from loadservice import REPOSITORY, StandIn, free_port, handler, wait_for
+from loadservice import REPOSITORY, StandIn, handler
+
+from simulator.load.serving import (
+    barq_command,
+    free_port,
+    wait_until_healthy,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -45,24 +50,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [
-        sys.executable,
-        "-m",
-        "simulator.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--cache",
-        "memory",
-    ]
+    command = barq_command(
+        "serve", "--port", str(port), "--workers", "1", "--cache", "memory"
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, cwd=REPOSITORY, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        wait_for(base_url, process, log_path)
+        wait_until_healthy(base_url, process, log_path)
         yield base_url
     finally:
         if process.poll() is None:

@@ -10,33 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from engine.codec import request_from_dict
 from engine.errors import InvalidRequestError
+from simulator.load.serving import barq_command
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 SMOKE = REPOSITORY / "scenarios" / "smoke.yaml"
-
-START_TIMEOUT_S = 90.0
-"""How long ``barq serve`` may take to answer /healthz."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def barq(
@@ -44,7 +30,7 @@ def barq(
 ) -> subprocess.CompletedProcess[str]:
     """``barq ARGS`` in a subprocess of this repository's Python."""
     return subprocess.run(
-        [sys.executable, "-m", "simulator.cli", *args],
+        barq_command(*args),
         cwd=REPOSITORY,
         capture_output=True,
         text=True,
@@ -134,24 +120,3 @@ def _answer_of(orders: int) -> dict[str, Any]:
         "etas": {},
         "stages": {},
     }
-
-
-def wait_for(
-    base_url: str, process: subprocess.Popen[bytes], log_path: Path
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"barq serve exited with {process.returncode}:\n"
-                + log_path.read_text(errors="replace")
-            )
-        try:
-            if httpx.get(f"{base_url}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(
-        "barq serve did not answer:\n" + log_path.read_text(errors="replace")
-    )

@@ -10,7 +10,9 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
-from loadservice import REPOSITORY, SMOKE, free_port
+from loadservice import REPOSITORY, SMOKE
+
+from simulator.load.serving import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Callable
