@@ -147,7 +147,7 @@ def advisor_figures(
 
 def storage_figures(stats: WriterStats | None) -> dict[str, Any] | None:
     """Rows written, batches, the seconds of a batch write (p50, p95,
-    p99), failed writes (each retried: ``errors``) and saves refused
+    p99, max), failed writes (each retried: ``errors``) and saves refused
     with a full buffer (``rejected``); None for a run without
     storage."""
     if stats is None:
@@ -156,7 +156,7 @@ def storage_figures(stats: WriterStats | None) -> dict[str, Any] | None:
     return {
         "writes": stats.written,
         "batches": stats.batches,
-        "query": {key: figures[key] for key in ("p50", "p95", "p99")},
+        "query": {key: figures[key] for key in ("p50", "p95", "p99", "max")},
         "errors": stats.retries,
         "rejected": stats.rejected,
     }

@@ -173,7 +173,7 @@ def storage_figures(before: Scrape, after: Scrape) -> dict[str, Any] | None:
         "batches": _counted(
             scrapes, "barq_storage_query_duration_seconds_count"
         ),
-        "query": {"p50": None, "p95": None, "p99": None},
+        "query": {"p50": None, "p95": None, "p99": None, "max": None},
         "errors": _counted(scrapes, "barq_storage_errors_total"),
         "rejected": _counted(scrapes, "barq_storage_rejected_total"),
     }

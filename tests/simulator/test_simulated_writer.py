@@ -148,7 +148,10 @@ def test_storage_slow_window_raises_batch_time_and_refuses_requests(
     results = simulate(scenario, tmp_path / "run")
 
     storage = results["storage"]
-    assert storage["query"]["p99"] > 1.0
+    # One batch written in the window is charged a million times its
+    # write: at least a second. How many more follow before the run ends
+    # depends on this machine's write time, so p99 may not show it.
+    assert storage["query"]["max"] > 1.0
     assert storage["rejected"] > 0
     errors = sum(e["errors"] for e in results["endpoints"].values())
     assert errors == storage["rejected"]

@@ -103,7 +103,12 @@ def test_storage_figures_only_where_the_service_stores() -> None:
     assert figures["batches"] == 3
     assert figures["errors"] == 1
     assert figures["rejected"] == 1
-    assert figures["query"] == {"p50": None, "p95": None, "p99": None}
+    assert figures["query"] == {
+        "p50": None,
+        "p95": None,
+        "p99": None,
+        "max": None,
+    }
 
 
 def _record(count: int, seed: int = 0) -> Record:
