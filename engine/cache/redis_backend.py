@@ -116,16 +116,14 @@ class RedisBackend:
     def set(self, key: str, value: bytes, ttl: float) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds, rounded up
         to whole milliseconds."""
-        check_ttl(ttl)
-        milliseconds = max(1, math.ceil(ttl * 1000))
+        milliseconds = _milliseconds(ttl)
         self._call(
             lambda: self.client.set(self.key(key), value, px=milliseconds)
         )
 
     def set_many(self, items: Sequence[tuple[str, bytes]], ttl: float) -> None:
         """:meth:`set` of each item, in one pipeline: one round trip."""
-        check_ttl(ttl)
-        milliseconds = max(1, math.ceil(ttl * 1000))
+        milliseconds = _milliseconds(ttl)
 
         def send() -> None:
             pipe = self.client.pipeline(transaction=False)
@@ -197,6 +195,13 @@ class RedisBackend:
             raise CacheUnavailableError(
                 f"redis ({self.namespace}): {error}"
             ) from error
+
+
+def _milliseconds(ttl: float) -> int:
+    """``ttl`` checked and in whole milliseconds, rounded up: PX 0 is
+    refused by Redis."""
+    check_ttl(ttl)
+    return max(1, math.ceil(ttl * 1000))
 
 
 def _glob_escape(text: str) -> str:

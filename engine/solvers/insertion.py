@@ -385,18 +385,19 @@ class InsertionSolver:
             queues.setdefault(v, []).append(o)
         routable = problem.routable[0::2].tolist()
         unbounded = np.full(problem.vehicle_count, np.inf)
+
+        def unbounded_routes(batch: npt.NDArray[np.int64]) -> _Routes:
+            return _Routes.of(
+                problem, batch, [routes[v] for v in batch], unbounded[batch]
+            )
+
         for k in range(max(map(len, queues.values()), default=0)):
             turn = [v for v, queue in queues.items() if len(queue) > k]
             pairs = [v for v in turn if routable[queues[v][k]]]
             onboard = [v for v in turn if not routable[queues[v][k]]]
             for batch in _by_length(pairs, routes, 1):
                 orders = np.array([[queues[v][k]] for v in batch])
-                state = _Routes.of(
-                    problem,
-                    batch,
-                    [routes[v] for v in batch],
-                    unbounded[batch],
-                )
+                state = unbounded_routes(batch)
                 _, i, j = _pair_insertions(
                     problem, state, _Candidates(problem, orders)
                 )
@@ -404,12 +405,7 @@ class InsertionSolver:
                     _place(routes[v], queues[v][k], int(i[r, 0]), int(j[r, 0]))
             for batch in _by_length(onboard, routes, 1):
                 deliveries = np.array([2 * queues[v][k] + 1 for v in batch])
-                state = _Routes.of(
-                    problem,
-                    batch,
-                    [routes[v] for v in batch],
-                    unbounded[batch],
-                )
+                state = unbounded_routes(batch)
                 at = _single_insertions(problem, state, deliveries)
                 for v, node, position in zip(
                     batch.tolist(),
