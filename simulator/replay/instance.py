@@ -177,6 +177,25 @@ class Instance:
         metres = math.hypot(a.x - b.x, a.y - b.y)
         return math.ceil(metres / self.parameters.metres_per_minute - 1e-9)
 
+    def click_to_door_bound(self, order: ReplayOrder) -> float:
+        """The least click-to-door minutes ``order`` can have.
+
+        That of a courier waiting at its restaurant when it is placed and
+        taking it alone: picked up at the later of its ready time and
+        half a pickup service after placement, carried straight to the
+        customer, dropped off half a drop-off service after arrival.
+        """
+        p = self.parameters
+        restaurant = self.restaurant[order.restaurant]
+        pickup = max(order.ready, order.placement + p.pickup_service / 2)
+        dropoff = (
+            pickup
+            + p.pickup_service / 2
+            + self.travel_minutes(restaurant, order)
+            + p.dropoff_service / 2
+        )
+        return dropoff - order.placement
+
 
 # Reading
 

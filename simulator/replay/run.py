@@ -108,12 +108,14 @@ class ReplayResult:
 
         ``click_to_door_*``, ``over_target*``, ``over_max`` and
         ``ready_to_pickup_mean`` are over delivered orders (None where
-        none was delivered). ``courier_utilization`` is the share of the
-        couriers' shift minutes spent on assignments, from departure to
-        leaving the last drop-off (minutes outside the shift do not
-        count). ``total_pay`` is, summed over couriers, the larger of the
-        pay per order times the orders delivered and the guaranteed pay
-        per hour times the shift's hours.
+        none was delivered). ``click_to_door_bound_mean`` is over every
+        order: the mean of :meth:`Instance.click_to_door_bound`, which no
+        dispatch policy can beat. ``courier_utilization`` is the share
+        of the couriers' shift minutes spent on assignments, from
+        departure to leaving the last drop-off (minutes outside the
+        shift do not count). ``total_pay`` is, summed over couriers, the
+        larger of the pay per order times the orders delivered and the
+        guaranteed pay per hour times the shift's hours.
         """
         p = self.instance.parameters
         deliveries = self.deliveries
@@ -131,6 +133,18 @@ class ReplayResult:
             "delivered_share": len(deliveries) / orders if orders else None,
             "click_to_door_mean": stat(ctd.mean),
             "click_to_door_p90": stat(lambda: np.percentile(ctd, 90)),
+            "click_to_door_bound_mean": (
+                float(
+                    np.mean(
+                        [
+                            self.instance.click_to_door_bound(order)
+                            for order in self.instance.orders
+                        ]
+                    )
+                )
+                if orders
+                else None
+            ),
             "over_target": over,
             "over_target_share": stat(lambda: over / len(deliveries)),
             "over_max": int((ctd > p.max_ctd).sum()),

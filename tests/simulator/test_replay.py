@@ -15,6 +15,7 @@ from simulator.replay.instance import (
     read_instance,
     write_instance,
 )
+from simulator.replay.rules import Assignment, CourierState, execute
 from simulator.replay.solution import validate_solution
 from simulator.run import simulate
 from simulator.scenario import load_scenario
@@ -88,6 +89,53 @@ def test_measures_agree_with_the_solution_files(
     assert measures["click_to_door_p90"] == pytest.approx(
         np.percentile(click_to_door, 90), abs=1e-3
     )
+
+
+def test_no_delivery_beats_its_click_to_door_bound(
+    replay_run: tuple[Path, dict[str, Any]], generated: Path
+) -> None:
+    """Every delivered order of the written solution takes at least the
+    click-to-door its bound allows, and results.json holds the bound's
+    mean over the instance's orders."""
+    out, results = replay_run
+    instance = read_instance(generated)
+    written = pd.read_csv(
+        out / "solution_info_orders.txt", sep=" ", dtype={"order": str}
+    )
+    bounds = [
+        instance.click_to_door_bound(instance.order[o])
+        for o in written["order"]
+    ]
+    click_to_door = written["dropoff_time"] - written["placement_time"]
+
+    assert (click_to_door.to_numpy() >= np.array(bounds) - 1e-9).all()
+    assert results["replay"]["click_to_door_bound_mean"] == pytest.approx(
+        np.mean([instance.click_to_door_bound(o) for o in instance.orders])
+    )
+
+
+def test_click_to_door_bound_is_that_of_a_courier_waiting_at_the_restaurant(
+    generated: Path,
+) -> None:
+    """The bound is met exactly by a courier standing at the order's
+    restaurant when it is placed, taking it alone: the rules' own
+    timing, not a second formula."""
+    instance = read_instance(generated)
+    for order in instance.orders:
+        restaurant = instance.restaurant[order.restaurant]
+        waiting = CourierState(
+            "waiting",
+            restaurant.id,
+            restaurant.x,
+            restaurant.y,
+            order.placement,
+        )
+        assignment = Assignment(
+            order.placement, "waiting", restaurant.id, (order.id,)
+        )
+        (dropoff,) = execute(instance, assignment, waiting).dropoffs
+
+        assert dropoff - order.placement == instance.click_to_door_bound(order)
 
 
 def test_replay_kpis_add_up(replay_run: tuple[Path, dict[str, Any]]) -> None:
