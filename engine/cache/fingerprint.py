@@ -32,7 +32,7 @@ from engine.errors import InvalidRequestError
 from engine.model import Location, Request
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from engine.model import Order, Vehicle
 
@@ -79,25 +79,72 @@ def fingerprint(request: Request, precision: int) -> str:
     The digest is read off ``request`` directly, rounding coordinates as
     it goes, without building the canonical request: a cache hit needs
     only the key, and the canonical form is built on a miss alone.
+
+    The JSON text digested is written piece by piece, and the text of
+    each location, order and vehicle is remembered (the last
+    :data:`REMEMBERED` of each kind): a dispatcher asks about the same
+    orders and places epoch after epoch, and a busy driver's vehicle
+    often stays as it was, so most are encoded once. The text is that of
+    the whole document encoded in one go.
+
+    .. note:: Texts are remembered by value, not by identity: an equal
+       location, order or vehicle built anew finds the text, which is
+       right because equal values are written the same (see
+       :func:`_plain`). Each remembered text keeps its value alive.
     """
     _check_precision(precision)
     orders, vehicles = _sorted_orders_and_vehicles(request)
-    document = {
-        "version": FINGERPRINT_VERSION,
-        "locations": [
-            _plain_rounded(location, precision)
-            for location in sorted(request.locations, key=_by_id)
-        ],
-        "orders": [_plain(order) for order in orders],
-        "vehicles": [_plain(vehicle) for vehicle in vehicles],
-        "travel": request.travel.identity(),
-        "options": _plain(request.options),
-    }
+    locations = sorted(request.locations, key=_by_id)
     # The text is only digested, never read back, so an unbounded time
     # may be spelled Infinity.
-    text = json.dumps(document, separators=(",", ":"))
+    text = "".join(
+        (
+            '{"version":',
+            _json(FINGERPRINT_VERSION),
+            ',"locations":',
+            _array(
+                _location_json(location, precision) for location in locations
+            ),
+            ',"orders":',
+            _array(map(_order_json, orders)),
+            ',"vehicles":',
+            _array(map(_vehicle_json, vehicles)),
+            ',"travel":',
+            _json(request.travel.identity()),
+            ',"options":',
+            _json(_plain(request.options)),
+            "}",
+        )
+    )
     digest = hashlib.blake2b(text.encode(), digest_size=16, person=b"barq")
     return digest.hexdigest()
+
+
+REMEMBERED = 4096
+"""How many locations, orders and vehicles (of each kind) keep their
+JSON text for :func:`fingerprint`."""
+
+_json = functools.partial(json.dumps, separators=(",", ":"))
+
+
+def _array(texts: Iterable[str]) -> str:
+    """The JSON array of the JSON texts ``texts``."""
+    return "[" + ",".join(texts) + "]"
+
+
+@functools.lru_cache(maxsize=REMEMBERED)
+def _location_json(location: Location, precision: int) -> str:
+    return _json(_plain_rounded(location, precision))
+
+
+@functools.lru_cache(maxsize=REMEMBERED)
+def _order_json(order: Order) -> str:
+    return _json(_plain(order))
+
+
+@functools.lru_cache(maxsize=REMEMBERED)
+def _vehicle_json(vehicle: Vehicle) -> str:
+    return _json(_plain(vehicle))
 
 
 def _check_precision(precision: int) -> None:

@@ -4,6 +4,9 @@ different whenever the canonical request, and so the answer, differs."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import itertools
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.cache import canonical, fingerprint
+from engine.cache.fingerprint import FINGERPRINT_VERSION, _plain
 from engine.codec import MatrixTravelTimes
 from engine.errors import InvalidRequestError
 from engine.model import (
@@ -301,6 +305,53 @@ def test_coordinates_within_the_precision_share_a_fingerprint(
     )
     assert canonical(nudged, PRECISION) == canonical(request, PRECISION)
     assert fingerprint(nudged, PRECISION) == fingerprint(request, PRECISION)
+
+
+def whole_document_digest(request: Request, precision: int) -> str:
+    """The fingerprint as the digest of its whole document, encoded in
+    one go from the canonical request."""
+    form = canonical(request, precision)
+    document = {
+        "version": FINGERPRINT_VERSION,
+        "locations": [_plain(location) for location in form.locations],
+        "orders": [_plain(order) for order in form.orders],
+        "vehicles": [_plain(vehicle) for vehicle in form.vehicles],
+        "travel": form.travel.identity(),
+        "options": _plain(form.options),
+    }
+    text = json.dumps(document, separators=(",", ":"))
+    digest = hashlib.blake2b(text.encode(), digest_size=16, person=b"barq")
+    return digest.hexdigest()
+
+
+@SETTINGS
+@given(st.data(), st.integers(0, 6))
+def test_remembered_pieces_give_the_whole_document_digest(
+    data: st.DataObject, precision: int
+) -> None:
+    """The fingerprint, written from the remembered text of each
+    location, order and vehicle, equals the digest of the whole
+    canonical document encoded at once: at two precisions in turn, for
+    requests seen before and for equal ones built anew, with whole
+    numbers given as floats."""
+    request = data.draw(requests())
+    rebuilt = dataclasses.replace(
+        permute(data.draw, request),
+        locations=tuple(
+            Location(location.id, float(location.x), float(location.y))
+            for location in request.locations
+        ),
+        orders=tuple(
+            dataclasses.replace(order, ready_time=float(order.ready_time))
+            for order in request.orders
+        ),
+    )
+    for listing, decimals in itertools.product(
+        (request, rebuilt, request), (precision, precision + 2)
+    ):
+        assert fingerprint(listing, decimals) == whole_document_digest(
+            listing, decimals
+        )
 
 
 @settings(derandomize=True, max_examples=40, deadline=None)
