@@ -69,7 +69,8 @@ def dispatch_request(
     cancelled, in the order they were placed. Coordinates are rounded to
     ``precision`` decimals if given: the route cache's precision, so that
     the service solves the question as it is asked instead of a rounded
-    copy.
+    copy. Locations and orders are listed by id, and vehicles in the
+    order of ``drivers``.
     """
     free = [
         order
@@ -135,9 +136,13 @@ def dispatch_request(
         locations[delivery.id] = delivery
         engine_orders.append(engine_order)
 
+    # Locations and orders are listed by id, as in the service's
+    # canonical form: with the coordinates rounded and the drivers
+    # listed by id, the question is its own canonical form, and the
+    # service solves it without a copy.
     return Request(
-        locations=tuple(locations.values()),
-        orders=tuple(engine_orders),
+        locations=tuple(sorted(locations.values(), key=_by_id)),
+        orders=tuple(sorted(engine_orders, key=_by_id)),
         vehicles=tuple(vehicles),
         travel=travel,
         options=options,
@@ -299,6 +304,10 @@ def _rounded(location: Location, precision: int | None) -> Location:
     if precision is None:
         return location
     return rounded_location(location, precision)
+
+
+def _by_id(item: Location | Order) -> str:
+    return item.id
 
 
 def _xy(location: Location) -> tuple[float, float]:

@@ -240,3 +240,20 @@ def test_question_rounded_to_the_cache_precision_is_canonical() -> None:
     for before, after in zip(exact.locations, rounded.locations, strict=True):
         assert abs(before.x - after.x) <= 0.5e-4
         assert abs(before.y - after.y) <= 0.5e-4
+
+
+def test_question_is_its_own_canonical_form() -> None:
+    """Asked at the route cache's precision, the question lists its
+    locations and orders by id, as the service's canonical form does,
+    whatever the order they were placed or bound in: the service solves
+    the question itself, not a copy."""
+    orders = {order_id: _order(order_id) for order_id in ("o2", "o10", "o1")}
+    orders["o1"].status = OrderStatus.PICKED
+    orders["o1"].driver = "d2"
+    drivers = {"d1": _driver("d1", x=100.00000049), "d2": _driver("d2")}
+    drivers["d2"].onboard = {"o1"}
+
+    request = _ask(orders, drivers, precision=4)
+
+    assert [order.id for order in request.orders] == ["o1", "o10", "o2"]
+    assert canonical(request, 4) is request
