@@ -229,8 +229,7 @@ def _pair_insertions(
     )
     flat = cost.reshape(*cost.shape[:2], -1)
     best = flat.argmin(axis=2)
-    added = np.take_along_axis(flat, best[..., None], axis=2)[..., 0]
-    return added, best // gaps, best % gaps
+    return flat.min(axis=2), best // gaps, best % gaps
 
 
 @cache
@@ -471,9 +470,16 @@ class InsertionSolver:
                     where[:, twins[0]] = where[:, v]
                     twins.pop(0)
             _place(routes[v], int(free[chosen]), int(i), int(j))
-            self._evaluate(
-                problem, routes, np.array([v]), candidates, open_, cost, where
-            )
+            if open_.any():
+                self._evaluate(
+                    problem,
+                    routes,
+                    np.array([v]),
+                    candidates,
+                    open_,
+                    cost,
+                    where,
+                )
 
     def _evaluate(
         self,
