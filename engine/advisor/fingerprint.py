@@ -19,6 +19,7 @@ used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -37,8 +38,11 @@ def _round(value: float, precision: int) -> str:
     return text.lstrip("-") if float(text) == 0 else text
 
 
-def _place(location: Location, precision: int) -> list[str]:
-    return [_round(location.x, precision), _round(location.y, precision)]
+@functools.lru_cache(maxsize=4096)
+def _place(location: Location, precision: int) -> tuple[str, str]:
+    """The rounded coordinates of ``location``, remembered by value: a
+    plan's stops are mostly at places of earlier plans."""
+    return _round(location.x, precision), _round(location.y, precision)
 
 
 def _digest(kind: str, data: Any) -> str:
