@@ -24,6 +24,7 @@ a later round, when drivers have moved on.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -96,9 +97,8 @@ def dispatch_request(
     vehicles = []
     bound: list[OrderState] = []
     for driver in online:
-        start = _rounded(
-            Location(f"v:{driver.id}", driver.location.x, driver.location.y),
-            precision,
+        start = _start(
+            driver.id, driver.location.x, driver.location.y, precision
         )
         locations[start.id] = start
         onboard = _onboard_at_leg_end(driver)
@@ -110,18 +110,16 @@ def dispatch_request(
         bound.extend(orders[order_id] for order_id in sorted(onboard))
         bound.extend(orders[order_id] for order_id in committed)
         vehicles.append(
-            Vehicle(
-                id=driver.id,
-                start=start.id,
-                capacity=max(driver.plan.capacity, load),
-                shift_start=free_at,
+            _vehicle(
+                driver.id,
+                start.id,
+                max(driver.plan.capacity, load),
+                free_at,
                 # A leg may end after the shift: the route then carries
                 # its load home late, and takes nothing new.
-                shift_end=max(
-                    min(driver.plan.shift_end, free_at + horizon_s), free_at
-                ),
-                onboard=tuple(sorted(onboard)),
-                committed=committed,
+                max(min(driver.plan.shift_end, free_at + horizon_s), free_at),
+                tuple(sorted(onboard)),
+                committed,
             )
         )
 
@@ -146,6 +144,40 @@ def dispatch_request(
         vehicles=tuple(vehicles),
         travel=travel,
         options=options,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _start(
+    driver_id: str, x: float, y: float, precision: int | None
+) -> Location:
+    """Where a driver's vehicle starts in a question: remembered, as a
+    busy driver is asked about from the end of the same leg epoch after
+    epoch, and the engine's caches then meet the same object."""
+    return _rounded(Location(f"v:{driver_id}", x, y), precision)
+
+
+@functools.lru_cache(maxsize=4096)
+def _vehicle(
+    driver_id: str,
+    start: str,
+    capacity: int,
+    shift_start: float,
+    shift_end: float,
+    onboard: tuple[str, ...],
+    committed: tuple[str, ...],
+) -> Vehicle:
+    """A driver's vehicle in a question: remembered, for the same
+    reason as :func:`_start`; a busy driver's stays as it was until its
+    leg ends."""
+    return Vehicle(
+        id=driver_id,
+        start=start,
+        capacity=capacity,
+        shift_start=shift_start,
+        shift_end=shift_end,
+        onboard=onboard,
+        committed=committed,
     )
 
 
