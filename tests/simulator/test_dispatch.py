@@ -257,3 +257,23 @@ def test_question_is_its_own_canonical_form() -> None:
 
     assert [order.id for order in request.orders] == ["o1", "o10", "o2"]
     assert canonical(request, 4) is request
+
+
+def test_unchanged_driver_is_asked_about_with_the_same_vehicle() -> None:
+    """A driver asked about again from the same place, with the same
+    shift and load, comes with the very same start location and vehicle,
+    which the engine's caches then meet again; a driver that moved starts
+    from a new location."""
+    orders = {"o1": _order("o1")}
+    drivers = {"d1": _driver("d1")}
+
+    first = _ask(orders, drivers, precision=4)
+    again = _ask(orders, drivers, precision=4)
+    drivers["d1"].location = Location("sd1", 250.0, 0.0)
+    moved = _ask(orders, drivers, precision=4)
+
+    assert again.vehicles[0] is first.vehicles[0]
+    assert again.location_index == first.location_index
+    start = first.locations[first.location_index["v:d1"]]
+    assert again.locations[again.location_index["v:d1"]] is start
+    assert moved.locations[moved.location_index["v:d1"]] != start
