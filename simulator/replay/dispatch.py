@@ -227,7 +227,12 @@ class EnginePolicy:
         Click-to-door minutes each order is planned to meet...
     slack
         ...or, where no courier can meet ``goal``, minutes allowed past
-        the earliest drop-off any single courier could make.
+        the earliest drop-off any single courier could make. The engine
+        minimises travel, so these due times are all that pulls an
+        order towards an early drop-off: the tighter they are, the
+        fewer bundles and chains that make an order wait. The defaults
+        gave the lowest pooled click-to-door of those tried on seven
+        real instances (``docs/benchmarks.md``).
     horizon
         Couriers free (or starting their shift) within this many minutes
         are planned for, so that a nearby courier about to be free can be
@@ -236,7 +241,10 @@ class EnginePolicy:
         Minutes past its off time by which a courier's planned route must
         end. The engine limits the end of a route, whereas the benchmark
         limits only pickups; a bundle whose pickup would come after the
-        off time is never committed.
+        off time is never committed, and its orders wait until the plan
+        changes. Ending routes early enough that no plan picks up after
+        the off time was tried and measured worse: it takes a courier's
+        last legal pickups from the plan too.
 
     .. note:: The engine serves each pickup on its own, while the
        benchmark serves a bundle's pickups at once. The travel matrix
@@ -250,8 +258,8 @@ class EnginePolicy:
     seed: int = 0
     backend: Backend = Backend.AUTO
     bundle_size: int = 3
-    goal: float = 30.0
-    slack: float = 10.0
+    goal: float = 20.0
+    slack: float = 5.0
     horizon: float = 30.0
     overrun: float = 30.0
 
