@@ -265,13 +265,19 @@ def release_driver(
     driver: DriverState, orders: Mapping[str, OrderState]
 ) -> None:
     """Give back the orders a driver was to pick up (it went offline);
-    it keeps its current leg and the deliveries of what it carries."""
+    it keeps its current leg and the deliveries of what it carries,
+    and drops the deliveries of what it gives back."""
     for task in driver.tasks:
         order = orders[task.order_id]
         if task.is_pickup and order.status is OrderStatus.ASSIGNED:
             order.status = OrderStatus.OPEN
             order.driver = None
-    driver.tasks = [task for task in driver.tasks if not task.is_pickup]
+    carried = _onboard_at_leg_end(driver)
+    driver.tasks = [
+        task
+        for task in driver.tasks
+        if not task.is_pickup and task.order_id in carried
+    ]
 
 
 def _tasks(

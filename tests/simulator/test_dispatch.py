@@ -18,7 +18,7 @@ from engine.model import (
 )
 from engine.travel import Euclidean
 from simulator.demand import Merchant, OrderArrival
-from simulator.dispatch import apply_plan, dispatch_request
+from simulator.dispatch import apply_plan, dispatch_request, release_driver
 from simulator.fleet import DriverPlan
 from simulator.state import DriverState, OrderState, OrderStatus, Task
 
@@ -154,6 +154,36 @@ def test_driver_without_a_route_gives_back_its_pickups() -> None:
     assert d1.tasks == [Task("o1", DELIVERY)]
     assert orders["o2"].status is OrderStatus.OPEN
     assert orders["o2"].driver is None
+
+
+def test_driver_going_offline_keeps_only_deliveries_of_what_it_carries() -> (
+    None
+):
+    """A driver that goes offline gives back the orders it was to fetch
+    and their deliveries with them: it never delivers an order it did
+    not pick up (a later driver fetches it). It keeps its leg's order
+    and what it carries."""
+    orders = {o: _order(o) for o in ("o1", "o2", "o3")}
+    d1 = _driver("d1")
+    for order_id in orders:
+        orders[order_id].status = OrderStatus.ASSIGNED
+        orders[order_id].driver = "d1"
+    orders["o1"].status = OrderStatus.PICKED
+    d1.onboard = {"o1"}
+    d1.leg = Task("o3", PICKUP)
+    d1.tasks = [
+        Task("o2", PICKUP),
+        Task("o1", DELIVERY),
+        Task("o2", DELIVERY),
+        Task("o3", DELIVERY),
+    ]
+
+    release_driver(d1, orders)
+
+    assert d1.tasks == [Task("o1", DELIVERY), Task("o3", DELIVERY)]
+    assert orders["o2"].status is OrderStatus.OPEN
+    assert orders["o2"].driver is None
+    assert orders["o3"].driver == "d1"
 
 
 def test_reassigned_order_moves_to_the_new_driver() -> None:
