@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine import libm
 from engine.errors import InvalidRequestError
 
 if TYPE_CHECKING:
@@ -113,7 +114,9 @@ def merchants(
     zones = rng.choice(
         len(city.zones), settings.count, p=weights / weights.sum()
     )
-    popularity = np.exp(rng.normal(0.0, settings.popularity_sigma, zones.size))
+    popularity = libm.exp(
+        rng.normal(0.0, settings.popularity_sigma, zones.size)
+    )
     width = len(str(settings.count - 1))
     found: list[Merchant] = []
     for k, (zone_index, weight) in enumerate(

@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from numpy._core._multiarray_umath import (  # numpy has no public API for it
+    __cpu_dispatch__,
+    __cpu_features__,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
@@ -25,6 +29,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def numpy_without_vector_code() -> dict[str, str]:
+    """Environment variables that make a child process's numpy leave out
+    the vector code it would take on this machine (AVX2, AVX-512), where
+    its exp, log and arcsin may differ in the last bit from elsewhere."""
+    paths = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+    if not paths:
+        pytest.skip("numpy has no vector code for this machine to leave out")
+    return {"NPY_DISABLE_CPU_FEATURES": " ".join(paths)}
 
 
 REQUIRE_SERVICES = os.environ.get("BARQ_REQUIRE_SERVICES") == "1"

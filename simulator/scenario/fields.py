@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from engine import libm
+
 if TYPE_CHECKING:
     import numpy.typing as npt
 
@@ -170,7 +172,7 @@ class Distribution(Section):
         if self.kind == "uniform":
             return rng.uniform(self._low, self._high, size)
         if self.kind == "lognormal":
-            return self._median * np.exp(rng.normal(0.0, self._sigma, size))
+            return self._median * libm.exp(rng.normal(0.0, self._sigma, size))
         return np.full(size, self._value)
 
     @property

@@ -4,6 +4,9 @@ for a seed, and the effect of fault windows."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +138,50 @@ def test_same_seed_same_plans_and_kpis(tmp_path: Path) -> None:
         pd.read_parquet(tmp_path / "a" / "orders.parquet"),
         pd.read_parquet(tmp_path / "b" / "orders.parquet"),
     )
+
+
+WORKLOAD_DRAWS = """
+import sys
+from pathlib import Path
+
+from simulator.run import build_workload
+from simulator.scenario import load_scenario
+from simulator.world import random_streams
+
+scenario = load_scenario(Path(sys.argv[1]))
+workload = build_workload(scenario, random_streams(scenario.seed))
+for merchant in workload.merchants:
+    print(merchant.id, merchant.weight.hex())
+for order in workload.arrivals:
+    print(order.id, order.time.hex(), order.prep_s.hex(), order.customer.id)
+for driver in workload.drivers:
+    print(driver.id, driver.speed_factor.hex())
+"""
+"""Prints every draw of a scenario's workload, bit for bit."""
+
+
+def _workload_draws(scenario: Path, environment: dict[str, str]) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", WORKLOAD_DRAWS, str(scenario)],
+        env=os.environ | environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def test_same_seed_same_day_without_numpys_vector_code(
+    numpy_without_vector_code: dict[str, str],
+) -> None:
+    """The baseline day's merchants, orders and drivers are the same bits
+    whether or not numpy uses the vector code it has for this machine
+    (its AVX-512 exp differs from other machines' in the last bit): CI's
+    runners and an engineer's laptop simulate the same day."""
+    baseline = SCENARIOS / "baseline.yaml"
+    here = _workload_draws(baseline, {})
+    elsewhere = _workload_draws(baseline, numpy_without_vector_code)
+    assert here.count("\n") > 8000
+    assert here == elsewhere
 
 
 def test_another_seed_another_day(tmp_path: Path) -> None:
