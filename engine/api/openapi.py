@@ -130,6 +130,7 @@ def _inputs(config: ApiConfig) -> dict[str, Schema]:
                         "travel_time": SECONDS,
                         "vehicle": _number(0),
                         "unassigned": _number(0),
+                        "delivery_time": _number(0),
                     }
                 ),
                 "time_limit": {

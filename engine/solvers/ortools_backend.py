@@ -169,6 +169,10 @@ class _RoutingModel:
         self._windows(horizon)
         self._orders(round(weights.unassigned / per_second * SCALE))
         self._shifts(horizon)
+        if weights.delivery_time > 0:
+            self._delivery_times(
+                max(round(weights.delivery_time / per_second), 1)
+            )
 
     def _horizon(self, duration: np.ndarray[Any, Any]) -> int:
         problem = self.problem
@@ -194,6 +198,23 @@ class _RoutingModel:
             self.time.CumulVar(self.manager.NodeToIndex(k)).SetRange(
                 _up(problem.early[node]), upper
             )
+
+    def _delivery_times(self, per_unit: int) -> None:
+        """Price each free order's delivery at ``per_unit`` per scaled
+        unit of time past its ready time.
+
+        Travel costs one per scaled unit, so the weight is carried in
+        whole multiples of the travel weight (at least one).
+        """
+        problem = self.problem
+        for k, node in enumerate(self.nodes):
+            order = node // 2
+            if node % 2 == 1 and problem.owner[order] < 0:
+                self.time.SetCumulVarSoftUpperBound(
+                    self.manager.NodeToIndex(k),
+                    _up(problem.early[2 * order]),
+                    per_unit,
+                )
 
     def _orders(self, penalty: int) -> None:
         problem, routing = self.problem, self.routing

@@ -196,7 +196,21 @@ class Problem:
             + weights.vehicle * len(planned)
             + weights.unassigned * len(unassigned)
         )
+        if weights.delivery_time > 0:
+            cost += weights.delivery_time * self._delivery_seconds(planned)
         return Plan(tuple(planned), unassigned, cost, stats)
+
+    def _delivery_seconds(self, routes: Sequence[Route]) -> float:
+        """Seconds from ready time to delivery, summed over the free
+        orders that ``routes`` deliver."""
+        orders = self.request.order_index
+        total = 0.0
+        for route in routes:
+            for stop in route.stops:
+                o = orders[stop.order_id]
+                if stop.kind is StopKind.DELIVERY and self.owner[o] < 0:
+                    total += max(stop.start - self.early[2 * o], 0.0)
+        return total
 
     def first_violation(self, v: int, nodes: Sequence[int]) -> int | None:
         """The first free order whose stop on this route breaks its time

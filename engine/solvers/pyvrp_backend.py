@@ -38,9 +38,14 @@ def supports(problem: Problem) -> bool:
     """Whether this backend can model ``problem``.
 
     .. note:: PyVRP cannot pin an order to one vehicle, so requests with
-       orders on board or committed go to another backend.
+       orders on board or committed go to another backend; nor can it
+       price a delivery's time, so requests that weight it do too.
     """
-    return bool((problem.owner < 0).all()) and problem.vehicle_count > 0
+    return (
+        bool((problem.owner < 0).all())
+        and problem.vehicle_count > 0
+        and problem.request.options.weights.delivery_time == 0
+    )
 
 
 def _up(value: float) -> int:

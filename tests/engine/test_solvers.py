@@ -23,6 +23,7 @@ from engine.model import (
     StopKind,
     UnassignedReason,
     Vehicle,
+    Weights,
 )
 from engine.solvers import (
     InsertionSolver,
@@ -388,3 +389,50 @@ def test_judging_routes_together_changes_no_route_of_a_large_request(
 
     assert together == alone
     assert sum(map(len, together)) > 2 * 60
+
+
+def _busy_near_or_idle_far(delivery_time: float) -> Request:
+    """One order ready at once: a driver beside the restaurant starts
+    its shift in five minutes, another 50 m away is free now."""
+    return Request(
+        locations=(
+            Location("restaurant", 0, 0),
+            Location("customer", 10, 0),
+            Location("near", 1, 0),
+            Location("far", 50, 0),
+        ),
+        orders=(Order("o", "restaurant", "customer"),),
+        vehicles=(
+            Vehicle("busy", "near", 1, end="near", shift_start=300),
+            Vehicle("idle", "far", 1, end="far"),
+        ),
+        travel=Euclidean(speed=1),
+        options=Options(
+            weights=Weights(delivery_time=delivery_time),
+            work_limit=10,
+            backend=Backend.AUTO,
+        ),
+    )
+
+
+def test_delivery_time_weight_serves_the_customer_sooner() -> None:
+    """Travel alone sends the driver who is near but busy; weighting the
+    delivery's time sends the one free now, and the plan's cost counts
+    the seconds from ready to delivery. PyVRP cannot price it, so the
+    request goes to OR-Tools."""
+    by_travel = solve(_busy_near_or_idle_far(0.0))
+    by_delivery = solve(_busy_near_or_idle_far(1.0))
+
+    assert [r.vehicle_id for r in by_travel.routes] == ["busy"]
+    assert [r.vehicle_id for r in by_delivery.routes] == ["idle"]
+    assert by_delivery.stats.backend == "ortools"
+    (route,) = by_delivery.routes
+    delivered = route.stops[-1].start
+    assert delivered == pytest.approx(60.0)
+    assert by_delivery.cost == pytest.approx(route.travel_time + delivered)
+
+
+def test_pyvrp_leaves_delivery_time_weights_to_ortools() -> None:
+    """A request that weights delivery time is not PyVRP's to model."""
+    assert supports(Problem.from_request(_busy_near_or_idle_far(0.0)))
+    assert not supports(Problem.from_request(_busy_near_or_idle_far(1.0)))
