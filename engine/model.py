@@ -198,9 +198,10 @@ class Weights:
 
     Travel alone is indifferent to when a customer is served: it lets an
     order wait up to its due time whenever that saves a driver a detour.
-    ``delivery_time`` prices that wait. Only OR-Tools models it: a
-    request that weights it goes to OR-Tools where the preferred backend
-    is PyVRP, and the insertion heuristic (OR-Tools' start) ignores it.
+    ``delivery_time`` prices that wait. OR-Tools models it in full; the
+    insertion heuristic prices each order's own delivery as it inserts
+    it, not the delay to the deliveries after it; PyVRP cannot, so a
+    request that weights it goes to OR-Tools where PyVRP is preferred.
     """
 
     travel_time: float = 1.0

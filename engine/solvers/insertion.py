@@ -146,16 +146,21 @@ class _Candidates:
 
 
 def _pair_insertions(
-    problem: Problem, routes: _Routes, c: _Candidates
+    problem: Problem, routes: _Routes, c: _Candidates, delivery: float = 0.0
 ) -> tuple[
     npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]
 ]:
     """Cheapest feasible insertion of each candidate into each route.
 
-    Returns, per route and candidate, the added travel seconds (``inf``
-    where none is feasible) and the positions after which the pickup and
-    the delivery go. Axes below: route, candidate, pickup position,
-    delivery position.
+    Returns, per route and candidate, the added cost in travel seconds
+    (``inf`` where no insertion is feasible): the added travel, plus
+    ``delivery`` times the seconds from the candidate's ready time to its
+    delivery; and the positions after which the pickup and the delivery
+    go. Axes below: route, candidate, pickup position, delivery position.
+
+    .. note:: Only the candidate's own delivery time is priced, not what
+       the insertion adds to the deliveries after it: they keep their due
+       times, and OR-Tools, which starts from these routes, prices all.
     """
     travel = problem.travel
     gaps = routes.gaps
@@ -191,6 +196,8 @@ def _pair_insertions(
         )
     )
     adjacent_cost = to_p + direct + d_to_next - base
+    if delivery:
+        adjacent_cost = adjacent_cost + delivery * (start_d - early_p)
 
     # The delivery after a later position j: the pickup delays the stops
     # between by a push that waiting absorbs, so the push at j is the
@@ -221,6 +228,8 @@ def _pair_insertions(
     far_cost = (to_p + p_to_next - base)[..., None] + (
         to_d + d_to_next - base
     )[:, :, None, :]
+    if delivery:
+        far_cost = far_cost + delivery * (start_d_far - early_p[..., None])
 
     cost = np.where(far_ok, far_cost, np.inf)
     diagonal = np.arange(gaps)
@@ -504,7 +513,12 @@ class InsertionSolver:
             [routes[v] for v in vehicles],
             problem.shift_end[vehicles],
         )
-        added, i, j = _pair_insertions(problem, state, candidates)
+        added, i, j = _pair_insertions(
+            problem,
+            state,
+            candidates,
+            weights.delivery_time / max(weights.travel_time, 1e-9),
+        )
         added = weights.travel_time * added
         if not routes[vehicles[0]]:
             added += weights.vehicle

@@ -11,7 +11,8 @@ Two policies:
     The benchmark's simple baseline: order by order, in placement order,
     to the courier who can pick it up first; one order per assignment.
 ``engine``
-    The engine plans every open order over the couriers free now or soon;
+    The engine plans every open order over the couriers free now or soon,
+    weighing each order's time to drop-off beside travel;
     each idle courier's route is cut to its first restaurant's bundle,
     which is committed only once the courier has to leave to keep the
     plan's pickup time. Until then the orders stay open, so that later
@@ -36,6 +37,7 @@ from engine.model import (
     Request,
     StopKind,
     Vehicle,
+    Weights,
 )
 from simulator.errors import SimulatorError
 from simulator.replay.rules import (
@@ -220,19 +222,25 @@ class EnginePolicy:
     ----------
     work_limit, seed, backend
         The engine's search budget, seed and backend: bounded by work, so
-        a replay is deterministic.
+        a replay is deterministic. The insertion heuristic is the one
+        backend that prices delivery time quickly enough for a replay's
+        thousand plans (OR-Tools takes over twenty minutes on the larger
+        real instances); the budget and seed serve the others.
     bundle_size
         The most orders in one bundle (the vehicles' capacity).
+    delivery_weight
+        The engine's weight on each order's minutes from ready to
+        drop-off, against one on travel minutes: what the benchmark
+        measures, priced beside the travel the engine minimises.
     goal
-        Click-to-door minutes each order is planned to meet...
+        Click-to-door minutes each order must be planned to meet...
     slack
         ...or, where no courier can meet ``goal``, minutes allowed past
-        the earliest drop-off any single courier could make. The engine
-        minimises travel, so these due times are all that pulls an
-        order towards an early drop-off: the tighter they are, the
-        fewer bundles and chains that make an order wait. The defaults
-        gave the lowest pooled click-to-door of those tried on seven
-        real instances (``docs/benchmarks.md``).
+        the earliest drop-off any single courier could make. The
+        heuristic prices an order's own drop-off only, not the delay its
+        insertion brings to the orders after it; these due times bound
+        that delay. The defaults gave the lowest pooled click-to-door of
+        those tried on seven real instances (``docs/benchmarks.md``).
     horizon
         Couriers free (or starting their shift) within this many minutes
         are planned for, so that a nearby courier about to be free can be
@@ -256,10 +264,11 @@ class EnginePolicy:
 
     work_limit: int = 200
     seed: int = 0
-    backend: Backend = Backend.AUTO
+    backend: Backend = Backend.HEURISTIC
     bundle_size: int = 3
-    goal: float = 20.0
-    slack: float = 5.0
+    delivery_weight: float = 3.0
+    goal: float = 30.0
+    slack: float = 10.0
     horizon: float = 30.0
     overrun: float = 30.0
 
@@ -384,6 +393,7 @@ class EnginePolicy:
             ),
             travel=MatrixTravelTimes(ids, minutes * 60.0),
             options=Options(
+                weights=Weights(delivery_time=self.delivery_weight),
                 work_limit=self.work_limit,
                 seed=self.seed,
                 backend=self.backend,

@@ -391,7 +391,9 @@ def test_judging_routes_together_changes_no_route_of_a_large_request(
     assert sum(map(len, together)) > 2 * 60
 
 
-def _busy_near_or_idle_far(delivery_time: float) -> Request:
+def _busy_near_or_idle_far(
+    delivery_time: float, backend: Backend = Backend.AUTO
+) -> Request:
     """One order ready at once: a driver beside the restaurant starts
     its shift in five minutes, another 50 m away is free now."""
     return Request(
@@ -410,7 +412,7 @@ def _busy_near_or_idle_far(delivery_time: float) -> Request:
         options=Options(
             weights=Weights(delivery_time=delivery_time),
             work_limit=10,
-            backend=Backend.AUTO,
+            backend=backend,
         ),
     )
 
@@ -436,3 +438,15 @@ def test_pyvrp_leaves_delivery_time_weights_to_ortools() -> None:
     """A request that weights delivery time is not PyVRP's to model."""
     assert supports(Problem.from_request(_busy_near_or_idle_far(0.0)))
     assert not supports(Problem.from_request(_busy_near_or_idle_far(1.0)))
+
+
+def test_heuristic_prices_each_orders_own_delivery_time() -> None:
+    """The insertion heuristic alone also sends the driver free now once
+    delivery time is weighted, and travel alone the one nearby."""
+    heuristic = Backend.HEURISTIC
+    by_travel = solve(_busy_near_or_idle_far(0.0, heuristic))
+    by_delivery = solve(_busy_near_or_idle_far(1.0, heuristic))
+
+    assert by_delivery.stats.backend == "heuristic"
+    assert [r.vehicle_id for r in by_travel.routes] == ["busy"]
+    assert [r.vehicle_id for r in by_delivery.routes] == ["idle"]
