@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from engine.model import Location, Options, Order, Request, Vehicle
+from engine.model import Location, Options, Order, Request, Vehicle, Weights
 from engine.storage import StorageFullError
 from simulator.dispatch import apply_plan, dispatch_request, release_driver
 from simulator.port import EnginePort
@@ -358,6 +358,7 @@ class World:
                 self.drivers,
                 TimedTravel(self.times, self.city.multiplier(env.now)),
                 Options(
+                    weights=Weights(delivery_time=config.delivery_weight),
                     time_limit=config.time_limit,
                     work_limit=config.work_limit,
                     seed=self.scenario.seed + self._epoch,

@@ -60,6 +60,11 @@ class DispatchConfig(Section):
     """At most this many pending orders go into one solve, the oldest
     first; the rest wait for the next round."""
 
+    delivery_weight: NonNegative = 0.0
+    """Weight of each order's seconds from ready to delivery in the
+    solver's objective, against one per second travelled: 0 plans for
+    travel alone within the promised times."""
+
     horizon_s: Positive = 1800.0
     """Rolling horizon: a driver is offered only the work it can finish
     within this many seconds of its next free moment; the rest waits for

@@ -184,6 +184,17 @@ def test_same_seed_same_day_without_numpys_vector_code(
     assert here == elsewhere
 
 
+def test_delivery_weight_brings_deliveries_sooner(tmp_path: Path) -> None:
+    """``dispatch.delivery_weight`` reaches the solver's objective: the
+    smoke hour's deliveries come sooner with it than on travel alone."""
+    travel_only = simulate(_smoke(), tmp_path / "a")
+    weighed = simulate(_smoke("dispatch.delivery_weight=3"), tmp_path / "b")
+    assert (
+        weighed["kpis"]["delivery_minutes"]["p50"]
+        < travel_only["kpis"]["delivery_minutes"]["p50"]
+    )
+
+
 def test_another_seed_another_day(tmp_path: Path) -> None:
     """A different seed draws a different day."""
     first = simulate(_smoke(), tmp_path / "a", seed=1)
