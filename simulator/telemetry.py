@@ -146,7 +146,7 @@ class Telemetry:
         )
         """The registry to serve, push or snapshot: every sample with the
         run's labels."""
-        self.timeline = Timeline()
+        self.timeline = Timeline(self.labels)
         self.start = start
         self._samples = 0
         self._advice = 0
@@ -192,7 +192,7 @@ class Telemetry:
         self._city(now)
         self.metrics.simulation.advanced(simulated, wall - self._wall)
         self._wall = wall
-        self.timeline.snapshot(self.exposed, self.start + now)
+        self.timeline.snapshot(self.metrics.registry, self.start + now)
 
     def write(self, out: Path) -> Path:
         """Write the timeline into the run directory ``out``."""

@@ -87,12 +87,19 @@ class _Family:
 class Timeline:
     """Snapshots of collectors at instants, as OpenMetrics text.
 
-    Each :meth:`snapshot` reads every sample and stamps it with ``at``,
-    in Unix seconds. Snapshots must be taken in time order.
+    Each :meth:`snapshot` reads every sample, adds ``labels`` (a
+    sample's own labels win where names clash, as with
+    :class:`Labelled`) and stamps it with ``at``, in Unix seconds.
+    Snapshots must be taken in time order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, labels: Mapping[str, str] | None = None) -> None:
+        self._labels = dict(labels or {})
         self._families: dict[str, _Family] = {}
+        self._series: dict[
+            tuple[str, tuple[tuple[str, str], ...]],
+            tuple[tuple[tuple[str, str], ...], str],
+        ] = {}
         self._last = -math.inf
         self.snapshots = 0
         """How many snapshots were taken."""
@@ -115,17 +122,25 @@ class Timeline:
             for sample in family.samples:
                 if sample.name.endswith(SKIPPED_SUFFIXES):
                     continue
-                key = tuple(
-                    sorted(
-                        (name, value)
-                        for name, value in sample.labels.items()
-                        if name != "le"
+                named = (sample.name, tuple(sample.labels.items()))
+                known = self._series.get(named)
+                if known is None:
+                    known = self._series[named] = self._name(
+                        sample.name, sample.labels
                     )
-                )
+                key, prefix = known
                 entry.series.setdefault(key, []).append(
-                    f"{sample.name}{_labels(sample.labels)} "
-                    f"{_number(sample.value)} {stamp}"
+                    f"{prefix} {_number(sample.value)} {stamp}"
                 )
+
+    def _name(
+        self, name: str, own: Mapping[str, str]
+    ) -> tuple[tuple[tuple[str, str], ...], str]:
+        """A series' key within its family (its labels but the bucket
+        bound, sorted) and the text before its value."""
+        labels = {**self._labels, **own}
+        key = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+        return key, f"{name}{_labels(labels)}"
 
     def text(self) -> str:
         """The OpenMetrics document, ``# EOF`` included."""

@@ -95,6 +95,24 @@ def test_timeline_is_grouped_openmetrics_with_every_point() -> None:
     assert timeline.snapshots == 3
 
 
+def test_timeline_labels_match_a_labelled_registry() -> None:
+    """Labels given to the timeline reach every point as relabelling
+    the registry first would put them, each series in one block."""
+    registry = CollectorRegistry()
+    requests = RequestMetrics(registry)
+    CacheMetrics(registry)
+    run = {"run": "r1", "scenario": "smoke"}
+    direct, relabelled = Timeline(run), Timeline()
+    for minute in range(3):
+        requests.observe("eta", "ok", 0.05 * (minute + 1))
+        requests.observe(f"endpoint-{minute}", "error", 2.0)
+        direct.snapshot(registry, 1_000_000.0 + 60 * minute)
+        relabelled.snapshot(labelled(registry, run), 1_000_000.0 + 60 * minute)
+    assert 'run="r1",scenario="smoke",endpoint="eta"' in direct.text()
+    assert direct.text() == relabelled.text()
+    assert _points(direct.text())
+
+
 def test_timeline_refuses_time_going_back() -> None:
     """A snapshot not after the previous one is refused, since the
     format needs each series in time order."""
