@@ -199,9 +199,10 @@ class Weights:
     Travel alone is indifferent to when a customer is served: it lets an
     order wait up to its due time whenever that saves a driver a detour.
     ``delivery_time`` prices that wait. OR-Tools models it in full; the
-    insertion heuristic prices each order's own delivery as it inserts
-    it, not the delay to the deliveries after it; PyVRP cannot, so a
-    request that weights it goes to OR-Tools where PyVRP is preferred.
+    insertion heuristic prices each insertion exactly (the order's own
+    delivery and the delay to the deliveries after it), though it
+    inserts greedily; PyVRP cannot, so a request that weights it goes to
+    OR-Tools where PyVRP is preferred.
     """
 
     travel_time: float = 1.0

@@ -50,7 +50,9 @@ class _Routes:
     Row r is one route, positions 0 (start) to n + 1 (end). Routes of one
     length are stacked without padding, so that judging insertions into
     all of them at once costs one pass of numpy calls instead of one per
-    route.
+    route. ``waited`` is the waiting up to each position, summed;
+    ``priced`` marks the deliveries of free orders, whose time from
+    ready to delivery the objective may weigh.
     """
 
     location: npt.NDArray[np.int64]
@@ -61,6 +63,7 @@ class _Routes:
     waited: npt.NDArray[np.float64]
     load: npt.NDArray[np.int64]
     capacity: npt.NDArray[np.int64]
+    priced: npt.NDArray[np.bool_]
 
     @property
     def gaps(self) -> int:
@@ -95,6 +98,11 @@ class _Routes:
         service[:, 1:-1] = problem.service[nodes]
         change[:, 1:-1] = problem.demand[nodes]
         change[:, 0] = problem.initial_load[vehicles]
+        priced = np.zeros((count, size), dtype=bool)
+        if problem.request.options.weights.delivery_time:
+            priced[:, 1:-1] = (nodes % 2 == 1) & (
+                problem.owner[nodes // 2] < 0
+            )
 
         start = np.empty((count, size))
         waited = np.zeros((count, size))
@@ -120,6 +128,7 @@ class _Routes:
             waited=np.cumsum(waited, axis=1),
             load=np.cumsum(change, axis=1),
             capacity=problem.capacity[vehicles],
+            priced=priced,
         )
 
 
@@ -155,12 +164,10 @@ def _pair_insertions(
     Returns, per route and candidate, the added cost in travel seconds
     (``inf`` where no insertion is feasible): the added travel, plus
     ``delivery`` times the seconds from the candidate's ready time to its
-    delivery; and the positions after which the pickup and the delivery
-    go. Axes below: route, candidate, pickup position, delivery position.
-
-    .. note:: Only the candidate's own delivery time is priced, not what
-       the insertion adds to the deliveries after it: they keep their due
-       times, and OR-Tools, which starts from these routes, prices all.
+    delivery and the seconds by which the insertion delays the route's
+    later deliveries of free orders (net of the waits that absorb the
+    push); and the positions after which the pickup and the delivery go.
+    Axes below: route, candidate, pickup position, delivery position.
     """
     travel = problem.travel
     gaps = routes.gaps
@@ -197,7 +204,12 @@ def _pair_insertions(
     )
     adjacent_cost = to_p + direct + d_to_next - base
     if delivery:
-        adjacent_cost = adjacent_cost + delivery * (start_d - early_p)
+        pushed = np.maximum(
+            0.0, start_d + service_d + d_to_next - routes.start[:, None, 1:]
+        )
+        adjacent_cost = adjacent_cost + delivery * (
+            start_d - early_p + _knock_on(routes, pushed)
+        )
 
     # The delivery after a later position j: the pickup delays the stops
     # between by a push that waiting absorbs, so the push at j is the
@@ -229,7 +241,19 @@ def _pair_insertions(
         to_d + d_to_next - base
     )[:, :, None, :]
     if delivery:
-        far_cost = far_cost + delivery * (start_d_far - early_p[..., None])
+        pushed = np.maximum(
+            0.0,
+            start_d_far
+            + service_d[..., None]
+            + d_to_next[:, :, None, :]
+            - routes.start[:, None, None, 1:],
+        )
+        far_cost = far_cost + delivery * (
+            start_d_far
+            - early_p[..., None]
+            + _pushed_between(routes, push_first)
+            + _knock_on(routes, pushed)
+        )
 
     cost = np.where(far_ok, far_cost, np.inf)
     diagonal = np.arange(gaps)
@@ -239,6 +263,45 @@ def _pair_insertions(
     flat = cost.reshape(*cost.shape[:2], -1)
     best = flat.argmin(axis=2)
     return flat.min(axis=2), best // gaps, best % gaps
+
+
+def _knock_on(
+    routes: _Routes, pushed: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Delay that a push at position m + 1 (``pushed[..., m]``, routes
+    on the first axis) brings to the priced deliveries from there on,
+    summed; each wait on the way absorbs part of it."""
+    total = np.zeros_like(pushed)
+    waited = routes.waited
+    shape = (len(waited),) + (1,) * (pushed.ndim - 2)
+    for k in range(1, routes.gaps):
+        if not routes.priced[:, k].any():
+            continue
+        absorbed = waited[:, k, None] - waited[:, 1 : k + 1]
+        delay = np.maximum(0.0, pushed[..., :k] - absorbed.reshape(*shape, k))
+        total[..., :k] += np.where(
+            routes.priced[:, k].reshape(*shape, 1), delay, 0.0
+        )
+    return total
+
+
+def _pushed_between(
+    routes: _Routes, push_first: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``[r, c, i, j]``: the delay that a pickup after position i, which
+    pushes position i + 1 by ``push_first[r, c, i]``, brings to the
+    priced deliveries at positions i + 1 .. j, summed."""
+    count, candidates, gaps = push_first.shape
+    total = np.zeros((count, candidates, gaps, gaps))
+    waited = routes.waited
+    for k in range(1, gaps):
+        if not routes.priced[:, k].any():
+            continue
+        absorbed = waited[:, k, None] - waited[:, 1 : k + 1]
+        delay = np.maximum(0.0, push_first[..., :k] - absorbed[:, None, :])
+        delay = np.where(routes.priced[:, k, None, None], delay, 0.0)
+        total[:, :, :k, k:] += delay[..., None]
+    return total
 
 
 @cache

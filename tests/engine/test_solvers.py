@@ -450,3 +450,73 @@ def test_heuristic_prices_each_orders_own_delivery_time() -> None:
     assert by_delivery.stats.backend == "heuristic"
     assert [r.vehicle_id for r in by_travel.routes] == ["busy"]
     assert [r.vehicle_id for r in by_delivery.routes] == ["idle"]
+
+
+def _route_cost(
+    problem: Problem, v: int, nodes: list[int], delivery: float
+) -> float:
+    """Travel of ``nodes`` on vehicle v, plus ``delivery`` times the
+    seconds from ready to delivery of its free orders: scheduled stop by
+    stop, without the heuristic's tables."""
+    travel, where = 0.0, int(problem.start[v])
+    time = float(problem.shift_start[v])
+    waiting = 0.0
+    for node in nodes:
+        here = int(problem.node_location[node])
+        travel += problem.travel[where, here]
+        start = max(time + problem.travel[where, here], problem.early[node])
+        if node % 2 and problem.owner[node // 2] < 0:
+            waiting += start - problem.early[node - 1]
+        time, where = start + problem.service[node], here
+    travel += problem.travel[where, int(problem.end[v])]
+    return float(travel + delivery * waiting)
+
+
+@SOLVER_SETTINGS
+@given(request=requests(), delivery=st.sampled_from([0.0, 0.5, 3.0]))
+def test_heuristic_prices_an_insertion_exactly(
+    request: Request, delivery: float
+) -> None:
+    """Taking each free order out of the heuristic's route and pricing
+    its insertion back gives the least added cost over every feasible
+    pair of positions, scheduled stop by stop: the added travel, its own
+    time from ready to delivery, and the delay it brings to the free
+    deliveries after it, each weighted."""
+    from engine.solvers.insertion import _Candidates, _pair_insertions, _Routes
+
+    options = request.options
+    weights = Weights(delivery_time=delivery)
+    request = dataclasses.replace(
+        request, options=dataclasses.replace(options, weights=weights)
+    )
+    problem = Problem.from_request(request)
+    routes = InsertionSolver().routes(problem)
+    for v, nodes in enumerate(routes):
+        for order in sorted(
+            {n // 2 for n in nodes if problem.owner[n // 2] < 0}
+        ):
+            rest = [n for n in nodes if n // 2 != order]
+            state = _Routes.of(
+                problem, np.array([v]), [rest], problem.shift_end[[v]]
+            )
+            priced, _, _ = _pair_insertions(
+                problem,
+                state,
+                _Candidates(problem, np.array([[order]])),
+                delivery,
+            )
+            base = _route_cost(problem, v, rest, delivery)
+            best = math.inf
+            for i in range(len(rest) + 1):
+                for j in range(i, len(rest) + 1):
+                    tried = [*rest[:j], 2 * order + 1, *rest[j:]]
+                    tried.insert(i, 2 * order)
+                    loads = problem.initial_load[v] + np.cumsum(
+                        problem.demand[tried]
+                    )
+                    if problem.first_violation(v, tried) is None and (
+                        loads.max() <= problem.capacity[v]
+                    ):
+                        added = _route_cost(problem, v, tried, delivery) - base
+                        best = min(best, added)
+            assert float(priced[0, 0]) == pytest.approx(best, abs=1e-6)
