@@ -22,7 +22,6 @@ Two policies:
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -231,16 +230,12 @@ class EnginePolicy:
     delivery_weight
         The engine's weight on each order's minutes from ready to
         drop-off, against one on travel minutes: what the benchmark
-        measures, priced beside the travel the engine minimises.
-    goal
-        Click-to-door minutes each order must be planned to meet...
-    slack
-        ...or, where no courier can meet ``goal``, minutes allowed past
-        the earliest drop-off any single courier could make. The
-        heuristic prices an order's own drop-off only, not the delay its
-        insertion brings to the orders after it; these due times bound
-        that delay. The defaults gave the lowest pooled click-to-door of
-        those tried on seven real instances (``docs/benchmarks.md``).
+        measures, priced beside the travel the engine minimises. The
+        orders have no due time: the heuristic prices an insertion's
+        delay to the drop-offs after it as well as its own, and due
+        times bounding that delay only made the replays slower. The
+        default gave the lowest click-to-door of those tried on seven
+        real instances (``docs/benchmarks.md``).
     horizon
         Couriers free (or starting their shift) within this many minutes
         are planned for, so that a nearby courier about to be free can be
@@ -266,9 +261,7 @@ class EnginePolicy:
     seed: int = 0
     backend: Backend = Backend.HEURISTIC
     bundle_size: int = 3
-    delivery_weight: float = 3.0
-    goal: float = 30.0
-    slack: float = 10.0
+    delivery_weight: float = 30.0
     horizon: float = 30.0
     overrun: float = 30.0
 
@@ -285,41 +278,39 @@ class EnginePolicy:
             if max(now, state.couriers[c.id].free) <= now + self.horizon
             and max(now, state.couriers[c.id].free) + half <= c.off
         ]
-        orders = []
-        for order in state.open.values():
-            due = self._due(now, instance, order, couriers)
-            if due is not None:
-                orders.append((order, due))
+        orders = [
+            order
+            for order in state.open.values()
+            if self._pickable(now, instance, order, couriers)
+        ]
         if not orders or not couriers:
             return None
         return self._request(now, instance, orders, couriers)
 
-    def _due(
+    def _pickable(
         self,
         now: float,
         instance: Instance,
         order: ReplayOrder,
         couriers: list[CourierState],
-    ) -> float | None:
-        """The planned latest drop-off of ``order``; None if no courier
-        can pick it up."""
-        earliest = math.inf
-        for state in couriers:
-            assignment = Assignment(
-                now, state.courier, order.restaurant, (order.id,)
+    ) -> bool:
+        """Whether one of ``couriers`` can pick ``order`` up by its off
+        time."""
+        return any(
+            _legal(
+                instance,
+                Assignment(now, state.courier, order.restaurant, (order.id,)),
+                state,
             )
-            execution = _legal(instance, assignment, state)
-            if execution is not None:
-                earliest = min(earliest, execution.dropoffs[0])
-        if math.isinf(earliest):
-            return None
-        return max(order.placement + self.goal, earliest + self.slack)
+            is not None
+            for state in couriers
+        )
 
     def _request(
         self,
         now: float,
         instance: Instance,
-        orders: list[tuple[ReplayOrder, float]],
+        orders: list[ReplayOrder],
         couriers: list[CourierState],
     ) -> Request:
         p = instance.parameters
@@ -335,7 +326,7 @@ class EnginePolicy:
                 0.0,
             )
         pickup, dropoff = p.pickup_service / 2, p.dropoff_service / 2
-        for order, _ in orders:
+        for order in orders:
             restaurant = instance.restaurant[order.restaurant]
             places[RESTAURANT + restaurant.id] = (
                 restaurant.x,
@@ -374,9 +365,8 @@ class EnginePolicy:
                     pickup=RESTAURANT + order.restaurant,
                     delivery=ORDER + order.id,
                     ready_time=order.ready * 60.0,
-                    due_time=due * 60.0,
                 )
-                for order, due in orders
+                for order in orders
             ),
             vehicles=tuple(
                 Vehicle(

@@ -215,7 +215,7 @@ def test_validator_catches_a_tampered_drop_off(
 def test_weighing_drop_off_time_delivers_sooner(shared_data: Path) -> None:
     """The engine policy prices each order's time to drop-off beside
     travel: on the shared sample it delivers as many orders, sooner,
-    than planning for travel alone within the same due times."""
+    than planning for travel alone."""
     instance = read_instance(shared_data / "replay" / "sample")
     weighed = replay(instance, EnginePolicy()).measures()
     travel_only = replay(
