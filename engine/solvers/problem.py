@@ -216,21 +216,34 @@ class Problem:
         """The first free order whose stop on this route breaks its time
         window, the capacity or the shift end, or ``None``.
 
-        Bound orders are never named: their due times are soft here.
+        Bound orders are never named: their due times are soft here. A
+        load over the capacity at a bound stop names the free order
+        picked up last of those on board.
         """
         time = float(self.shift_start[v])
         where = int(self.start[v])
         load = int(self.initial_load[v])
         last_free = None
+        aboard: list[int] = []
         for node in nodes:
             here = int(self.node_location[node])
             start = max(time + self.travel[where, here], self.early[node])
             load += int(self.demand[node])
-            free = self.owner[node // 2] < 0
+            order = node // 2
+            free = self.owner[order] < 0
             if free:
-                last_free = node // 2
-            if free and (start > self.late[node] or load > self.capacity[v]):
-                return node // 2
+                last_free = order
+                if node % 2 == 0:
+                    aboard.append(order)
+                elif order in aboard:
+                    aboard.remove(order)
+                if start > self.late[node]:
+                    return order
+            if load > self.capacity[v]:
+                if free:
+                    return order
+                if aboard:
+                    return aboard[-1]
             time = start + float(self.service[node])
             where = here
         if time + self.travel[where, self.end[v]] > self.shift_end[v]:

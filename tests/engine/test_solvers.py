@@ -329,6 +329,30 @@ def test_choose_backend_by_configuration_and_size() -> None:
     )
 
 
+def test_overload_at_a_bound_stop_names_the_free_order() -> None:
+    """A free pickup that fills the vehicle before its committed pickup
+    breaks the capacity at the bound stop, and the free order is the one
+    to take out."""
+    request = _line_request()
+    bound = dataclasses.replace(
+        request,
+        vehicles=(
+            dataclasses.replace(request.vehicles[0], committed=("o1",)),
+        ),
+    )
+    problem = Problem.from_request(bound)
+    o1, o2 = 0, 1
+
+    assert (
+        problem.first_violation(0, [2 * o2, 2 * o1, 2 * o1 + 1, 2 * o2 + 1])
+        == o2
+    )
+    assert (
+        problem.first_violation(0, [2 * o1, 2 * o1 + 1, 2 * o2, 2 * o2 + 1])
+        is None
+    )
+
+
 def test_insertion_solves_a_hundred_orders() -> None:
     """The heuristic serves a 100-order example request with a feasible
     plan (its speed is measured in benchmarks/, not here)."""
@@ -511,12 +535,7 @@ def test_heuristic_prices_an_insertion_exactly(
                 for j in range(i, len(rest) + 1):
                     tried = [*rest[:j], 2 * order + 1, *rest[j:]]
                     tried.insert(i, 2 * order)
-                    loads = problem.initial_load[v] + np.cumsum(
-                        problem.demand[tried]
-                    )
-                    if problem.first_violation(v, tried) is None and (
-                        loads.max() <= problem.capacity[v]
-                    ):
+                    if problem.first_violation(v, tried) is None:
                         added = _route_cost(problem, v, tried, delivery) - base
                         best = min(best, added)
             assert float(priced[0, 0]) == pytest.approx(best, abs=1e-6)
