@@ -233,7 +233,7 @@ class EnginePolicy:
         measures, priced beside the travel the engine minimises. The
         orders have no due time: the heuristic prices an insertion's
         delay to the drop-offs after it as well as its own, and due
-        times bounding that delay only made the replays slower. The
+        times bounding that delay only held orders back. The
         default gave the lowest click-to-door of those tried on seven
         real instances (``docs/benchmarks.md``).
     horizon
@@ -294,8 +294,8 @@ class EnginePolicy:
         order: ReplayOrder,
         couriers: list[CourierState],
     ) -> bool:
-        """Whether one of ``couriers`` can pick ``order`` up by its off
-        time."""
+        """Whether one of ``couriers`` can pick ``order`` up before going
+        off shift."""
         return any(
             _legal(
                 instance,
