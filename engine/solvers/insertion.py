@@ -30,7 +30,7 @@ import numpy as np
 from engine.model import Plan, SolveStats
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     import numpy.typing as npt
 
@@ -265,13 +265,13 @@ def _pair_insertions(
     return flat.min(axis=2), best // gaps, best % gaps
 
 
-def _knock_on(
+def _absorbed(
     routes: _Routes, pushed: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Delay that a push at position m + 1 (``pushed[..., m]``, routes
-    on the first axis) brings to the priced deliveries from there on,
-    summed; each wait on the way absorbs part of it."""
-    total = np.zeros_like(pushed)
+) -> Iterator[tuple[int, npt.NDArray[np.float64]]]:
+    """Per priced delivery at position k, the delay that a push at each
+    position m + 1 <= k (``pushed[..., m]``, routes on the first axis)
+    brings to it: the push less the waits between, which absorb it.
+    Zero on routes whose position k is not priced."""
     waited = routes.waited
     shape = (len(waited),) + (1,) * (pushed.ndim - 2)
     for k in range(1, routes.gaps):
@@ -279,9 +279,17 @@ def _knock_on(
             continue
         absorbed = waited[:, k, None] - waited[:, 1 : k + 1]
         delay = np.maximum(0.0, pushed[..., :k] - absorbed.reshape(*shape, k))
-        total[..., :k] += np.where(
-            routes.priced[:, k].reshape(*shape, 1), delay, 0.0
-        )
+        yield k, np.where(routes.priced[:, k].reshape(*shape, 1), delay, 0.0)
+
+
+def _knock_on(
+    routes: _Routes, pushed: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Delay that a push at position m + 1 (``pushed[..., m]``) brings to
+    the priced deliveries from there on, summed."""
+    total = np.zeros_like(pushed)
+    for k, delay in _absorbed(routes, pushed):
+        total[..., :k] += delay
     return total
 
 
@@ -293,13 +301,7 @@ def _pushed_between(
     priced deliveries at positions i + 1 .. j, summed."""
     count, candidates, gaps = push_first.shape
     total = np.zeros((count, candidates, gaps, gaps))
-    waited = routes.waited
-    for k in range(1, gaps):
-        if not routes.priced[:, k].any():
-            continue
-        absorbed = waited[:, k, None] - waited[:, 1 : k + 1]
-        delay = np.maximum(0.0, push_first[..., :k] - absorbed[:, None, :])
-        delay = np.where(routes.priced[:, k, None, None], delay, 0.0)
+    for k, delay in _absorbed(routes, push_first):
         total[:, :, :k, k:] += delay[..., None]
     return total
 
